@@ -1,0 +1,1 @@
+"""svd-explain: explainable voice-disorder detection on the Saarbrücken Voice Database."""
