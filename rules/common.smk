@@ -7,7 +7,12 @@ from pathlib import Path
 import pandas as pd
 
 RESULTS = config["results"]
-SRC = Path(workflow.basedir) / "src"
+
+wildcard_constraints:
+    session=r"\d+",
+
+BASE = Path(workflow.basedir)
+SRC = BASE / "src"
 PACKAGE = SRC / "svd_explain"
 
 # Every job (local, conda or SLURM) imports the project's package from this checkout.

@@ -1,0 +1,18 @@
+# Per-recording resampling to 16 kHz mono: one job per recording, so that a changed raw file
+# reruns only its own chain.
+
+
+rule resample:
+    input:
+        recording=raw_recording,
+        code=code("audio"),
+    output:
+        R("audio", "{session}.wav"),
+    params:
+        sample_rate=config["audio"]["sample_rate"],
+    log:
+        R("logs", "audio", "{session}.log"),
+    conda:
+        "../envs/audio.yaml"
+    script:
+        "../workflow/scripts/resample.py"

@@ -1,0 +1,70 @@
+"""AST inputs from the 16 kHz recordings, computed with a model's saved feature extractor.
+
+Training, prediction and rollout all read audio through these functions, so the model always
+sees the same features. The extractor (`ASTFeatureExtractor`) computes a Kaldi-compatible log-mel
+filter bank (25 ms windows every 10 ms), pads or truncates it to its `max_length` and only then
+normalises, so padded frames are not zero in the model input (see docs and notes/ast.md)."""
+import logging
+
+import numpy as np
+import soundfile
+import torch
+
+log = logging.getLogger(__name__)
+
+WINDOW_SAMPLES = 400  # 25 ms at 16 kHz
+HOP_SAMPLES = 160  # 10 ms at 16 kHz
+CHUNK = 64  # recordings featurised per call to the extractor, to bound temporary memory
+
+
+def num_frames(num_samples):
+    """Frames of the extractor's filter bank for a recording of `num_samples` samples."""
+    return 1 + (num_samples - WINDOW_SAMPLES) // HOP_SAMPLES
+
+
+def read_wav(path, sampling_rate):
+    """A mono recording as float32 in [-1, 1]; refuses other rates, several channels, or
+    recordings shorter than one analysis window."""
+    audio, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    if rate != sampling_rate:
+        raise ValueError(f"{path}: sampled at {rate} Hz, the feature extractor needs {sampling_rate} Hz")
+    if audio.shape[1] != 1:
+        raise ValueError(f"{path}: {audio.shape[1]} channels, expected mono")
+    if audio.shape[0] < WINDOW_SAMPLES:
+        raise ValueError(f"{path}: {audio.shape[0]} samples, shorter than one {WINDOW_SAMPLES}-sample window")
+    return audio[:, 0]
+
+
+def log_mel(wav_path, feature_extractor):
+    """The unnormalised log-mel filter bank of one recording, frames x mel bins, unpadded:
+    the extractor's own computation, with padding and normalisation switched off."""
+    waveform = read_wav(wav_path, feature_extractor.sampling_rate)
+    unpadded = type(feature_extractor)(
+        **{**feature_extractor.to_dict(), "max_length": num_frames(len(waveform)), "do_normalize": False}
+    )
+    features = unpadded(waveform, sampling_rate=feature_extractor.sampling_rate, return_tensors="np")
+    return features["input_values"][0]
+
+
+def load_inputs(wav_paths, feature_extractor):
+    """The model inputs of `wav_paths`: a float32 tensor (recordings x max_length x mel bins).
+
+    Recordings longer than the extractor's max_length are truncated to it (logged)."""
+    wav_paths = list(wav_paths)
+    max_length = feature_extractor.max_length
+    inputs = torch.empty(len(wav_paths), max_length, feature_extractor.num_mel_bins, dtype=torch.float32)
+    truncated = []
+    for start in range(0, len(wav_paths), CHUNK):
+        chunk = wav_paths[start : start + CHUNK]
+        waveforms = [read_wav(path, feature_extractor.sampling_rate) for path in chunk]
+        truncated += [path for path, w in zip(chunk, waveforms) if num_frames(len(w)) > max_length]
+        features = feature_extractor(
+            waveforms, sampling_rate=feature_extractor.sampling_rate, return_tensors="pt"
+        )
+        inputs[start : start + len(chunk)] = features["input_values"]
+    if truncated:
+        log.warning(
+            "%d of %d recordings are longer than max_length %d frames and were truncated, e.g. %s",
+            len(truncated), len(wav_paths), max_length, truncated[0],
+        )
+    return inputs
