@@ -1,1 +1,56 @@
-# (stage being written)
+# The embedded default corpus: sessions of the real SVD session table with synthetic phrase
+# recordings in the official archive layout and their true phone boundaries
+# (src/svd_explain/synth/). The catalog takes the folder as its corpus when
+# config["corpus"]["source"] is synthetic.
+
+SYNTHETIC = config["corpus"]["synthetic"]
+# The synthesizer's modules, without synth/figures.py: redrawing the examples must not
+# regenerate the corpus (and everything after it).
+SYNTHESIZER = [
+    f"synth.{module}"
+    for module in ("__init__", "corpus", "phonetics", "recording", "selection", "source", "tract", "voice")
+]
+
+
+rule synthetic_corpus:
+    input:
+        lexicon=str(BASE / "resources" / "lexicon.txt"),
+        phrase=str(BASE / "resources" / "phrase.txt"),
+        categories=str(BASE / "resources" / "pathology_categories.tsv"),
+        code=code(*SYNTHESIZER, "nsp", "catalog", "textgrids"),
+    output:
+        directory(R("corpus", "synthetic")),
+    params:
+        n_sessions=SYNTHETIC["n_sessions"],
+        layout=SYNTHETIC["layout"],
+        perturbation_scale=SYNTHETIC["perturbation_scale"],
+        seed=config["seed"],
+    threads: 2
+    resources:
+        mem_mb=2000,
+    log:
+        R("logs", "corpus", "synthetic.log"),
+    benchmark:
+        R("benchmarks", "synthetic_corpus.tsv")
+    conda:
+        "../envs/audio.yaml"
+    script:
+        "../workflow/scripts/synthetic_corpus.py"
+
+
+rule synthetic_examples:
+    input:
+        corpus=R("corpus", "synthetic"),
+        categories=str(BASE / "resources" / "pathology_categories.tsv"),
+        code=code("synth.figures", "synth.corpus", "audio", "catalog", "textgrids"),
+    output:
+        R("figures", "corpus", "examples.png"),
+    params:
+        n_per_class=3,
+        seed=config["seed"],
+    log:
+        R("logs", "corpus", "synthetic_examples.log"),
+    conda:
+        "../envs/audio.yaml"
+    script:
+        "../workflow/scripts/synthetic_examples.py"
