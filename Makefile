@@ -1,0 +1,27 @@
+# The two set-up commands (see README): `make demo` and `make test`. Each creates or updates
+# the project virtualenv (.venv) from requirements.txt first.
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 2
+
+.PHONY: demo test bench venv
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+# The whole workflow on the embedded default (config.yaml): synthetic corpus, tiny AST, CPU.
+demo: venv
+	$(BIN)/snakemake --cores $(CORES) --profile profiles/default
+
+# Every test, including the end-to-end runs of the real snakemake.
+test: venv
+	$(BIN)/python -m pytest
+
+# Speed and memory benchmarks; each prints its ratio against a baseline from the same run.
+bench: venv
+	$(BIN)/python benchmarks/run.py

@@ -1,0 +1,28 @@
+"""Run every benchmark (or the ones named): `python benchmarks/run.py [name ...]`.
+
+Each benchmark module in this folder has a main() that prints its measurements and the ratio
+against a baseline measured in the same run."""
+import importlib
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE), str(HERE.parent / "src")]
+
+
+def main(names):
+    available = sorted(p.stem for p in HERE.glob("*.py") if p.stem not in {"run", "common"})
+    unknown = set(names) - set(available)
+    if unknown:
+        sys.exit(f"unknown benchmark(s) {sorted(unknown)}; available: {available}")
+    for name in names or available:
+        print(f"\n=== {name} ===", flush=True)
+        start = time.perf_counter()
+        sys.argv = [f"{name}.py"]  # each main() parses its own options
+        importlib.import_module(name).main()
+        print(f"({name}: {time.perf_counter() - start:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

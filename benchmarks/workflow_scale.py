@@ -1,0 +1,99 @@
+"""Workflow scale on a 2,000-session corpus: dry-run planning time, and the per-recording
+resample stage through Snakemake against the same resampling in one Python loop.
+
+Baselines measured in the same run: a toy workflow of 6,000 per-file jobs (planning), and a
+single-process loop over the same files (resampling). The corpus is the real session table's
+first 2,000 sessions with 2.5 s test signals at 50 kHz (the synthetic voices are not needed
+to time file handling)."""
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+from svd_explain.audio import resample_recording  # noqa: E402
+from svd_explain.catalog import default_metadata, read_metadata  # noqa: E402
+
+
+def make_corpus(folder, n_sessions, seed=0):
+    metadata = read_metadata(default_metadata()).head(n_sessions)
+    metadata.to_csv(folder / "summary.csv", index=False)
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(2.5 * 50000)) / 50000
+    for session in metadata["AufnahmeID"]:
+        voice = 0.2 * np.sin(2 * np.pi * rng.uniform(90, 250) * t) + 0.01 * rng.standard_normal(t.size)
+        soundfile.write(folder / f"{session}-phrase.wav", voice, 50000, subtype="PCM_16")
+    return metadata
+
+
+def run(args, cwd):
+    start = time.perf_counter()
+    subprocess.run(args, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return time.perf_counter() - start
+
+
+def toy_planning(folder, n_jobs):
+    (folder / "Snakefile").write_text(
+        f"N = range({n_jobs})\n"
+        "rule all:\n    input: expand('out/{i}.txt', i=N)\n"
+        "rule one:\n    input: 'in/{i}.txt'\n    output: 'out/{i}.txt'\n    shell: 'cp {input} {output}'\n"
+    )
+    (folder / "in").mkdir()
+    for i in range(n_jobs):
+        (folder / "in" / f"{i}.txt").write_text("x")
+    return run(SNAKEMAKE + ["-n", "--quiet", "--cores", "1"], folder)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=2000)
+    parser.add_argument("--cores", type=int, default=2)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "raw").mkdir()
+        make_corpus(tmp / "raw", options.sessions)
+        config = [
+            "--config", f"corpus={{source: svd, root: {tmp / 'raw'}, metadata: {tmp / 'raw' / 'summary.csv'}}}",
+            f"results={tmp / 'results'}",
+            "catalog={sessions: all}",
+        ]
+        workflow = SNAKEMAKE + ["-s", str(ROOT / "Snakefile"), "-d", str(tmp)] + config
+
+        catalog_s = run(workflow + ["--cores", "1", "--until", "catalog"], ROOT)
+        n = len(pd.read_parquet(tmp / "results" / "catalog" / "sessions.parquet"))
+        planning_s = run(workflow + ["-n", "--quiet", "--cores", "1"], ROOT)
+        (tmp / "toy").mkdir()
+        toy_s = toy_planning(tmp / "toy", 3 * n)
+        print(f"catalog of {n} sessions (reads and checks every file): {catalog_s:.1f} s")
+        print(f"dry-run planning of the whole workflow, {n} sessions: {planning_s:.1f} s (target < 10 s)")
+        print(f"toy workflow with {3 * n} per-file jobs: {toy_s:.1f} s; ratio {planning_s / toy_s:.2f}")
+
+        sessions = pd.read_parquet(tmp / "results" / "catalog" / "sessions.parquet")["session_id"]
+        audio = [str(tmp / "results" / "audio" / f"{s}.wav") for s in sessions]
+        stage_s = run(workflow + ["--cores", str(options.cores), *audio], ROOT)
+        written = len(list((tmp / "results" / "audio").glob("*.wav")))
+        if written != n:
+            raise RuntimeError(f"the resample stage wrote {written} of {n} recordings")
+        sources = sorted((tmp / "raw").glob("*-phrase.wav"))
+        start = time.perf_counter()
+        for source in sources:
+            resample_recording(source, tmp / "loop" / f"{source.name}", 16000)
+        loop_s = time.perf_counter() - start
+        print(
+            f"resample stage, {n} recordings through snakemake --cores {options.cores}: {stage_s:.1f} s "
+            f"({stage_s / n * 1000:.0f} ms per recording; target < 300 s)"
+        )
+        print(f"same resampling in one Python loop (1 core): {loop_s:.1f} s; ratio {stage_s / loop_s:.1f}")
+
+
+if __name__ == "__main__":
+    main()

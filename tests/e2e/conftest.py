@@ -1,0 +1,49 @@
+"""One finished tiny demo, run with the real snakemake, shared by the end-to-end tests."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+# The embedded default, shrunk so that the whole workflow runs in a few minutes on 2 cores.
+TINY_CONFIG = {
+    "corpus": {"synthetic": {"n_sessions": 40}},
+    "align": {"kaldi": {"em_iterations": 10, "split_at": [3, 6], "max_gaussians": 4}},
+    "models": {
+        "ast_freeze": {"train": "head", "learning_rate": 1.0e-3, "epochs": 3, "patience": 2},
+        "ast_finetuned": {"train": "all", "learning_rate": 2.5e-4, "epochs": 2, "patience": 2},
+    },
+    "training": {"per_device_batch_size": 4, "gradient_accumulation_steps": 1, "logging_steps": 2},
+    "metrics": {"bootstrap": 50},
+    "figures": {"dpi": 80},
+}
+
+
+def snakemake(workdir, *args, check=True):
+    """Run the project's workflow in `workdir` with the tiny config; returns the process."""
+    command = [
+        sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+        "--configfile", str(workdir / "tiny.yaml"), *args,
+    ]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+    return result
+
+
+def new_workdir(path):
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "tiny.yaml").write_text(yaml.safe_dump(TINY_CONFIG, allow_unicode=True))
+    return path
+
+
+@pytest.fixture(scope="session")
+def finished_demo(tmp_path_factory):
+    """A workdir in which the whole tiny demo has run to the end."""
+    workdir = new_workdir(tmp_path_factory.mktemp("demo"))
+    snakemake(workdir, "--cores", str(os.cpu_count() or 2))
+    return workdir
