@@ -145,7 +145,7 @@ def make_split(sessions, shares=(0.8, 0.1, 0.1), seed=13):
     })
     log.info(
         "split %d speakers (%d sessions) into %s; strata: %s",
-        len(speakers), len(table), counts, dict(pd.Series(strata).value_counts()),
+        len(speakers), len(table), counts, {k: int(v) for k, v in pd.Series(strata).value_counts().items()},
     )
     return table.sort_values("session_id").reset_index(drop=True)[SPLIT_COLUMNS]
 
