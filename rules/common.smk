@@ -69,6 +69,11 @@ def raw_recording(wildcards):
     return row["source"].iloc[0]
 
 
+def all_recordings(wildcards):
+    """Every recording's 16 kHz audio (after the catalog checkpoint)."""
+    return expand(R("audio", "{session}.wav"), session=session_ids())
+
+
 MODELS = list(config["models"])
 
 

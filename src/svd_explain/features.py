@@ -5,8 +5,9 @@ sees the same features. The extractor (`ASTFeatureExtractor`) computes a Kaldi-c
 filter bank (25 ms windows every 10 ms), pads or truncates it to its `max_length` and only then
 normalises, so padded frames are not zero in the model input (see docs and notes/ast.md)."""
 import logging
+from pathlib import Path
 
-import numpy as np
+import pandas as pd
 import soundfile
 import torch
 
@@ -68,3 +69,31 @@ def load_inputs(wav_paths, feature_extractor):
             len(truncated), len(wav_paths), max_length, truncated[0],
         )
     return inputs
+
+
+SPLITS = ("train", "dev", "test")
+
+
+def split_recordings(split_path, audio_dir):
+    """The split table (session_id, split, label, ...) with each recording's WAV path in `wav`,
+    sorted by session_id. Refuses unknown splits or labels, repeated sessions and missing audio."""
+    table = pd.read_parquet(split_path)
+    missing = {"session_id", "split", "label"} - set(table.columns)
+    if missing:
+        raise ValueError(f"{split_path}: missing column(s) {sorted(missing)}")
+    if table["session_id"].duplicated().any():
+        raise ValueError(f"{split_path}: repeated session ids {table.loc[table['session_id'].duplicated(), 'session_id'].tolist()[:5]}")
+    bad_split = ~table["split"].isin(SPLITS)
+    if bad_split.any():
+        raise ValueError(f"{split_path}: unknown split(s) {sorted(set(table.loc[bad_split, 'split']))}")
+    bad_label = ~table["label"].isin([0, 1])
+    if bad_label.any():
+        raise ValueError(f"{split_path}: labels must be 0 (healthy) or 1 (pathological), got {sorted(set(table.loc[bad_label, 'label']))}")
+    table = table.sort_values("session_id", ignore_index=True)
+    table["session_id"] = table["session_id"].astype("int64")
+    table["label"] = table["label"].astype("int64")
+    table["wav"] = [Path(audio_dir, f"{s}.wav") for s in table["session_id"]]
+    absent = [str(p) for p in table["wav"] if not p.is_file()]
+    if absent:
+        raise FileNotFoundError(f"{len(absent)} recording(s) of the split have no audio, e.g. {absent[0]}")
+    return table

@@ -1,0 +1,16 @@
+from svd_explain.logs import log_to
+
+log_to(snakemake.log[0])
+
+from svd_explain.predict import predict
+
+predict(
+    model_dir=snakemake.input.model,
+    split_path=snakemake.input.split,
+    audio_dir=snakemake.params.audio_dir,
+    predictions_path=snakemake.output.predictions,
+    embeddings_path=snakemake.output.embeddings,
+    batch_size=snakemake.params.batch_size,
+    device=snakemake.params.device,
+    threads=snakemake.threads,
+)
