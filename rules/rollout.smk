@@ -1,1 +1,32 @@
-# (stage being written)
+# Attention-rollout relevance maps: one file per model with a map for every recording of the
+# configured splits (results/rollout/{model}.npz; format in src/svd_explain/rollout.py).
+
+
+rule rollout:
+    wildcard_constraints:
+        model=MODEL_NAMES,
+    input:
+        model=R("models", "{model}"),
+        split=R("split", "split.parquet"),
+        audio=all_recordings,
+        code=code("ast_model", "features", "rollout"),
+    output:
+        R("rollout", "{model}.npz"),
+    params:
+        splits=config["rollout"]["splits"],
+        head_fusion=config["rollout"]["head_fusion"],
+        tokens=config["rollout"]["tokens"],
+        batch_size=config["rollout"]["batch_size"],
+        device=config["training"]["device"],
+        audio_dir=R("audio"),
+    threads: 4
+    resources:
+        gpu=GPUS,
+    log:
+        R("logs", "rollout", "{model}.log"),
+    benchmark:
+        R("benchmarks", "rollout", "{model}.tsv")
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/rollout.py"

@@ -1,0 +1,326 @@
+"""Per-recording relevance figures: the log-mel spectrogram of each model's input, coloured by
+the model's rollout relevance, with the aligned words and phones underneath.
+
+Colour: each cell's CIE L*C*h colour has its lightness from the spectral power (dB below the
+recording's peak) and its hue and chroma from the relevance (rescaled from the map's minimum to
+its maximum): dull violet-blue for the least relevance through magenta and red to vivid orange
+for the most. Lightness is left to power alone, so the two never compete; a 2-D key shows the mapping.
+
+Imported by one job per recording: numpy, pandas and matplotlib only (no torch)."""
+import logging
+import math
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from svd_explain.align.status import read_status  # noqa: E402
+from svd_explain.textgrids import read_alignment  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+# The AST feature extractor's filter bank (Kaldi defaults): frame t covers
+# [t·10 ms, t·10 ms + 25 ms]; mel filters from 20 Hz to the Nyquist frequency.
+FRAME_SHIFT_S = 0.010
+WINDOW_S = 0.025
+LOW_FREQUENCY_HZ = 20.0
+SAMPLE_RATE = 16000
+# Power shown: this many dB below the recording's loudest cell are drawn black.
+DYNAMIC_RANGE_DB = 70.0
+LIGHTNESS = (4.0, 82.0)
+# Hue (degrees) and chroma from the map's least relevance to its most.
+HUE = (285.0, 425.0)
+CHROMA = (22.0, 75.0)
+FREQUENCY_TICKS_HZ = (100, 250, 500, 1000, 2000, 4000, 7000)
+FONT_SIZE = 7
+# Narrower figures stack the panels instead of setting them side by side.
+SIDE_BY_SIDE_MIN_WIDTH_IN = 5.0
+# Characters per inch before a line wraps: the (8.4 pt) title, a note in the tiers (7 pt).
+TITLE_CHARACTERS_PER_INCH = 15
+NOTE_CHARACTERS_PER_INCH = 15
+# Words tier, phones tier (two lines of labels).
+TIER_HEIGHTS = (1.0, 1.6)
+CASE_MEANINGS = {
+    "O": "both models right",
+    "X": "both models wrong",
+    "A": "finetuned wrong, freeze right",
+    "B": "finetuned right, freeze wrong",
+}
+# ast_model.LABELS, repeated because this module must not import torch.
+CLASS_NAMES = {0: "healthy", 1: "pathological"}
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One model's map: title, log-mel power (natural log, mel bins × frames) and relevance
+    (same shape; NaN where undefined)."""
+
+    title: str
+    fbank: np.ndarray
+    relevance: np.ndarray
+
+
+# --- colour -------------------------------------------------------------------------------
+
+_XYZ_TO_LINEAR_SRGB = np.array(
+    [[3.2404542, -1.5371385, -0.4985314], [-0.9692660, 1.8760108, 0.0415560], [0.0556434, -0.2040259, 1.0572252]]
+)
+_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+
+
+def _lab_to_linear_srgb(lightness, a, b):
+    fy = (lightness + 16.0) / 116.0
+    f = np.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1)
+    delta = 6.0 / 29.0
+    xyz = np.where(f > delta, f**3, 3 * delta**2 * (f - 4.0 / 29.0)) * _D65_WHITE
+    return xyz @ _XYZ_TO_LINEAR_SRGB.T
+
+
+def lch_to_srgb(lightness, chroma, hue_degrees):
+    """sRGB (…, 3) in [0, 1] of CIE L*C*h colours; out-of-gamut colours keep their lightness
+    and hue and lose chroma until they fit."""
+    lightness, chroma, hue = np.broadcast_arrays(
+        np.asarray(lightness, float), np.asarray(chroma, float), np.radians(hue_degrees)
+    )
+    low, high = np.zeros(lightness.shape), np.ones(lightness.shape)
+    fits = lambda s: np.all(  # noqa: E731
+        np.abs(_lab_to_linear_srgb(lightness, s * chroma * np.cos(hue), s * chroma * np.sin(hue)) - 0.5) <= 0.5,
+        axis=-1,
+    )
+    full = fits(high)
+    for _ in range(14):  # bisection on the chroma scale: 2^-14 is far below a colour step
+        middle = (low + high) / 2
+        ok = fits(middle)
+        low = np.where(ok, middle, low)
+        high = np.where(ok, high, middle)
+    scale = np.where(full, 1.0, low)
+    linear = _lab_to_linear_srgb(lightness, scale * chroma * np.cos(hue), scale * chroma * np.sin(hue))
+    linear = np.clip(linear, 0.0, 1.0)
+    return np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+def power_fraction(fbank):
+    """Natural-log power → [0, 1]: 0 at DYNAMIC_RANGE_DB below the peak, 1 at the peak."""
+    decibels = 10.0 / math.log(10.0) * np.asarray(fbank, float)
+    return np.clip((decibels - decibels.max() + DYNAMIC_RANGE_DB) / DYNAMIC_RANGE_DB, 0.0, 1.0)
+
+
+def relevance_fraction(relevance):
+    """Relevance rescaled to [0, 1] from the map's minimum to its maximum (NaN stays NaN):
+    rollout maps sit on a floor that the identity term adds everywhere, so the range above
+    the floor is what shows where the model looks."""
+    relevance = np.asarray(relevance, float)
+    if not np.isfinite(relevance).any():
+        raise ValueError("relevance map has no finite value")
+    low, high = np.nanmin(relevance), np.nanmax(relevance)
+    if high == low:
+        return np.where(np.isfinite(relevance), 0.0, np.nan)
+    return (relevance - low) / (high - low)
+
+
+def colour_cells(power, relevance):
+    """RGB of cells from power and relevance fractions in [0, 1] (relevance NaN: grey)."""
+    undefined = ~np.isfinite(relevance)
+    relevance = np.where(undefined, 0.0, relevance)
+    lightness = LIGHTNESS[0] + (LIGHTNESS[1] - LIGHTNESS[0]) * power
+    chroma = np.where(undefined, 0.0, CHROMA[0] + (CHROMA[1] - CHROMA[0]) * relevance)
+    hue = HUE[0] + (HUE[1] - HUE[0]) * relevance
+    return lch_to_srgb(lightness, chroma, hue)
+
+
+# --- axes ---------------------------------------------------------------------------------
+
+def _mel(frequency_hz):
+    return 1127.0 * np.log1p(np.asarray(frequency_hz, float) / 700.0)
+
+
+def mel_bin_position(frequency_hz, n_bins, sample_rate=SAMPLE_RATE):
+    """Where `frequency_hz` lies on the mel-bin axis (bin i's filter peaks at position i)."""
+    low, high = _mel(LOW_FREQUENCY_HZ), _mel(sample_rate / 2)
+    return (_mel(frequency_hz) - low) / ((high - low) / (n_bins + 1)) - 1.0
+
+
+def frame_extent(n_frames):
+    """(left, right) in seconds of a frames axis drawn at the frames' window centres."""
+    first_centre = WINDOW_S / 2
+    return first_centre - FRAME_SHIFT_S / 2, first_centre + (n_frames - 0.5) * FRAME_SHIFT_S
+
+
+def _draw_tier(ax, segments, name, duration, staggered):
+    """An interval tier; `staggered` alternates the labels between two lines, because phones
+    are often shorter than their label is wide."""
+    ax.set_ylim(0, 1)
+    ax.set_yticks([0.5], [name])
+    ax.tick_params(axis="y", length=0)
+    for index, segment in enumerate(segments):
+        ax.axvspan(segment.start, segment.end, color="0.93", lw=0)
+        ax.axvline(segment.start, color="0.25", lw=0.6)
+        ax.axvline(segment.end, color="0.25", lw=0.6)
+        height = (0.72 if index % 2 == 0 else 0.28) if staggered else 0.5
+        ax.text((segment.start + segment.end) / 2, height, segment.label, ha="center", va="center", clip_on=True)
+    ax.set_xlim(0, duration)
+
+
+def _draw_key(ax):
+    """The 2-D colour key: relevance across, power up."""
+    relevance, power = np.meshgrid(np.linspace(0, 1, 64), np.linspace(0, 1, 64))
+    ax.imshow(colour_cells(power, relevance), origin="lower", aspect="auto", extent=(0, 1, -DYNAMIC_RANGE_DB, 0))
+    ax.set_xticks([0, 1], ["min", "max"])
+    ax.set_xlabel("relevance")
+    ax.set_ylabel("power (dB re peak)")
+    ax.yaxis.set_label_position("right")
+    ax.yaxis.tick_right()
+
+
+def _draw_spectrogram(ax, panel, words, phones, show_ylabel):
+    if panel.fbank.shape != panel.relevance.shape:
+        raise ValueError(f"{panel.title}: fbank {panel.fbank.shape} ≠ relevance {panel.relevance.shape}")
+    n_bins, n_frames = panel.fbank.shape
+    left, right = frame_extent(n_frames)
+    image = colour_cells(power_fraction(panel.fbank), relevance_fraction(panel.relevance))
+    ax.imshow(image, origin="lower", aspect="auto", extent=(left, right, -0.5, n_bins - 0.5),
+              interpolation="nearest")
+    ax.set_title(panel.title)
+    ticks = [f for f in FREQUENCY_TICKS_HZ if -0.5 <= mel_bin_position(f, n_bins) <= n_bins - 0.5]
+    ax.set_yticks(mel_bin_position(ticks, n_bins), [f"{f:g}" for f in ticks])
+    if show_ylabel:
+        ax.set_ylabel("frequency (Hz, mel scale)")
+    else:
+        ax.tick_params(labelleft=False)
+    ax.tick_params(labelbottom=False)
+    if phones is not None:
+        for segments, width in ((phones, 0.3), (words, 0.7)):
+            for segment in segments:
+                ax.axvline(segment.start, color="white", lw=width, alpha=0.6)
+                ax.axvline(segment.end, color="white", lw=width, alpha=0.6)
+    ax.set_xlim(0, right)
+
+
+def _draw_tiers(figure, rows, words, phones, alignment_note, spectrogram_ax, show_names, characters):
+    """The words and phones tiers in the grid slice `rows` (two rows) under a spectrogram;
+    without an alignment, one axes over both rows holding the note, wrapped to `characters` a
+    line."""
+    duration = spectrogram_ax.get_xlim()[1]
+    if phones is None:
+        ax = figure.add_subplot(rows, sharex=spectrogram_ax)
+        ax.text(0.5, 0.5, textwrap.fill(alignment_note or "no alignment", characters), transform=ax.transAxes,
+                ha="center", va="center", style="italic")
+        ax.set_yticks([])
+        ax.set_xlabel("time (s)")
+        return
+    rows = rows.subgridspec(2, 1, height_ratios=TIER_HEIGHTS, hspace=0)
+    word_ax, phone_ax = (figure.add_subplot(rows[i], sharex=spectrogram_ax) for i in (0, 1))
+    _draw_tier(word_ax, words, "words" if show_names else "", duration, staggered=False)
+    _draw_tier(phone_ax, phones, "phones" if show_names else "", duration, staggered=True)
+    word_ax.tick_params(labelbottom=False)
+    phone_ax.set_xlabel("time (s)")
+
+
+def draw_relevance_figure(panels, title, out_paths, words=None, phones=None, alignment_note=None,
+                          dpi=200, width_in=7.0):
+    """Draw `panels` with the words and phones tiers underneath (or `alignment_note` where
+    there is no alignment) and a 2-D colour key; save to every path in `out_paths` (format from
+    the suffix). From SIDE_BY_SIDE_MIN_WIDTH_IN on the panels stand side by side, each over its
+    own tiers; narrower figures (a journal column) stack them over one pair of tiers, so that
+    the labels stay at a readable size."""
+    if not panels:
+        raise ValueError("no panels to draw")
+    if (words is None) != (phones is None):
+        raise ValueError("give both words and phones, or neither")
+    n = len(panels)
+    side_by_side = width_in >= SIDE_BY_SIDE_MIN_WIDTH_IN
+    with plt.rc_context({"font.size": FONT_SIZE, "font.family": "DejaVu Sans", "axes.linewidth": 0.6}):
+        if side_by_side:
+            figure = plt.figure(figsize=(width_in, 0.42 * width_in), layout="constrained")
+            grid = figure.add_gridspec(2, n + 1, height_ratios=[8, 2.6], width_ratios=[1] * n + [0.13])
+            panel_width_in = 0.85 * width_in / n
+        else:
+            figure = plt.figure(figsize=(width_in, 0.6 + 1.45 * n + 0.8), layout="constrained")
+            grid = figure.add_gridspec(n + 1, 2, height_ratios=[8] * n + [3.1], width_ratios=[1, 0.12])
+            panel_width_in = 0.8 * width_in
+        figure.get_layout_engine().set(h_pad=0.01, hspace=0.01)
+        _draw_key(figure.add_subplot(grid[:, -1]))
+        first = None
+        for index, panel in enumerate(panels):
+            cell = grid[0, index] if side_by_side else grid[index, 0]
+            ax = figure.add_subplot(cell, sharex=first, sharey=first)
+            _draw_spectrogram(ax, panel, words, phones, show_ylabel=index == 0 or not side_by_side)
+            first = first or ax
+            if side_by_side or index == n - 1:
+                _draw_tiers(figure, grid[1, index] if side_by_side else grid[n, 0], words, phones, alignment_note, ax,
+                            show_names=index == 0 or not side_by_side,
+                            characters=int(NOTE_CHARACTERS_PER_INCH * panel_width_in))
+        figure.suptitle(textwrap.fill(title, width=int(TITLE_CHARACTERS_PER_INCH * width_in)))
+        for path in out_paths:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            figure.savefig(path, dpi=dpi)
+        plt.close(figure)
+
+
+# --- the workflow's figures ---------------------------------------------------------------
+
+def read_maps(npz_path, session):
+    """(relevance, fbank) of `session` from a model's rollout file (only those two arrays)."""
+    with np.load(npz_path, allow_pickle=False) as maps:
+        key = f"{session}.relevance"
+        if key not in maps.files:
+            raise KeyError(f"{npz_path}: no relevance map for session {session}")
+        return maps[key], maps[f"{session}.fbank"]
+
+
+def prediction_title(model, score, pred):
+    return f"{model}: {CLASS_NAMES[int(pred)]} (P(path.) = {score:.2f})"
+
+
+def rollout_figure(session, models, rollout_paths, prediction_paths, split_path, cases_path,
+                   alignment_path, status_path, out_paths, dpi=200, width_in=7.0):
+    """The figure of one test recording: `models` (the study pair) side by side."""
+    session_id = int(session)
+    split = pd.read_parquet(split_path).set_index("session_id")
+    cases = pd.read_csv(cases_path, sep="\t").set_index("session_id")
+    if session_id not in split.index or session_id not in cases.index:
+        raise KeyError(f"session {session} is not in {split_path} and {cases_path}")
+    meta, case = split.loc[session_id], cases.loc[session_id, "case"]
+    panels = []
+    for model, npz_path, prediction_path in zip(models, rollout_paths, prediction_paths, strict=True):
+        predictions = pd.read_parquet(prediction_path).set_index("session_id")
+        if session_id not in predictions.index:
+            raise KeyError(f"{prediction_path}: no prediction for session {session}")
+        relevance, fbank = read_maps(npz_path, session)
+        row = predictions.loc[session_id]
+        panels.append(Panel(prediction_title(model, row["score"], row["pred"]), fbank, relevance))
+    title = (
+        f"Session {session} · {meta['sex']} · true: {CLASS_NAMES[int(meta['label'])]} ({meta['category']}) · "
+        f"case {case} ({CASE_MEANINGS[case]})"
+    )
+    status = read_status(status_path)
+    if status["aligned"]:
+        words, phones, _ = read_alignment(alignment_path)
+        draw_relevance_figure(panels, title, out_paths, words, phones, dpi=dpi, width_in=width_in)
+    else:
+        log.warning("session %s has no alignment (%s): drawn without phones", session, status["reason"])
+        draw_relevance_figure(panels, title, out_paths, alignment_note=f"not aligned: {status['reason']}",
+                              dpi=dpi, width_in=width_in)
+
+
+def select_figure_sessions(cases_path, out_path, select="all", n_per_case=3, seed=0):
+    """Write the sessions to draw (session_id, case): every test recording in cases.tsv, or
+    up to `n_per_case` of each case drawn at random with `seed`."""
+    cases = pd.read_csv(cases_path, sep="\t", usecols=["session_id", "case"])
+    unknown = set(cases["case"]) - set(CASE_MEANINGS)
+    if unknown:
+        raise ValueError(f"{cases_path}: unknown case(s) {sorted(unknown)}")
+    if select == "per_case":
+        cases = cases.sample(frac=1.0, random_state=seed).groupby("case").head(n_per_case)
+    elif select != "all":
+        raise ValueError(f"select must be all or per_case, not {select!r}")
+    chosen = cases.sort_values("session_id")
+    log.info("%d figures: %s", len(chosen), chosen["case"].value_counts().sort_index().to_dict())
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    chosen.to_csv(out_path, sep="\t", index=False)

@@ -1,0 +1,412 @@
+"""The study's claims about the relevance maps, as numbers (test recordings only).
+
+Every map is first normalised to sum 1 over its cells (cells no patch covers, NaN in the
+rollout file, are left out), so that each recording weighs the same.
+
+- Phones: the relevance of each frame (its column of the normalised map) times the number of
+  frames, so that 1 is the recording's average frame; per phone occurrence the mean over the
+  frames whose centre lies inside it; per recording the mean over occurrences of the same
+  (word, position in word, phone); then the mean over recordings, per model and class, with a
+  speaker-bootstrap interval. Recordings without an alignment are left out (listed, with the
+  reason, in a table of their own). Does the study's /ɔ/ and /e s i n/ stand out? See `rank`.
+- Spread: how concentrated a map is: its entropy divided by the log of its number of cells (1 =
+  uniform), and the share of the time–frequency area that holds 50 % and 80 % of the relevance
+  (the fewest, most relevant cells). Freeze and finetuned are compared over the same
+  recordings with the Wilcoxon signed-rank test.
+- Energy: per recording, the Spearman correlation between relevance and log-mel power over the
+  cells, and the share of the 10 % most relevant cells that are among the 10 % most powerful
+  (0.1 by chance)."""
+import logging
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from svd_explain.figures import CLASS_NAMES, FONT_SIZE, FRAME_SHIFT_S, WINDOW_S  # noqa: E402
+from svd_explain.align.status import read_status  # noqa: E402
+from svd_explain.textgrids import read_alignment  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+AREA_SHARES = (0.5, 0.8)
+TOP_SHARE = 0.1
+SPREAD_MEASURES = ("entropy", "area_50", "area_80")
+# The phones the study found most relevant: /ɔ/ in "Morgen" and the stretch /e s i n/ of
+# "geht es Ihnen", as (word, phone, which occurrence of the phone in the word): the first /n/
+# of "Ihnen" only.
+STUDY_PHONES = {("morgen", "ɔ", 0), ("geht", "eː", 0), ("es", "ɛ", 0), ("es", "s", 0), ("ihnen", "iː", 0), ("ihnen", "n", 0)}
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def map_sessions(npz_path):
+    """Session ids (int) with a map in a rollout file, sorted."""
+    with np.load(npz_path, allow_pickle=False) as maps:
+        return sorted({int(name.split(".")[0]) for name in maps.files if name.endswith(".relevance")})
+
+
+def recordings_with_maps(split_path, npz_paths):
+    """The test rows of the split table (session_id, speaker_id, label), each with a map in
+    every rollout file; a test recording missing from one is an error."""
+    split = pd.read_parquet(split_path, columns=["session_id", "speaker_id", "split", "label"])
+    test = split[split["split"] == "test"].sort_values("session_id", ignore_index=True)
+    if test.empty:
+        raise ValueError(f"{split_path}: no test recordings")
+    for path in npz_paths:
+        missing = sorted(set(test["session_id"]) - set(map_sessions(path)))
+        if missing:
+            raise KeyError(f"{path}: no relevance map for {len(missing)} test recording(s), e.g. {missing[:5]}")
+    return test
+
+
+def iter_maps(npz_path, sessions):
+    """Yield (session_id, relevance, fbank) for `sessions` from a rollout file."""
+    with np.load(npz_path, allow_pickle=False) as maps:
+        for session in sessions:
+            yield session, maps[f"{session}.relevance"].astype(np.float64), maps[f"{session}.fbank"]
+
+
+def normalised(relevance):
+    """The map divided by its sum over covered cells (NaN cells stay NaN)."""
+    total = np.nansum(relevance)
+    if not np.isfinite(total) or total <= 0:
+        raise ValueError("relevance map without positive mass")
+    return relevance / total
+
+
+# --- phones ---------------------------------------------------------------------------------
+
+def frame_relevance(relevance):
+    """Relative relevance per frame of a map (mel bins × frames): mean 1 over the frames."""
+    per_frame = np.nansum(normalised(relevance), axis=0)
+    return per_frame * per_frame.size
+
+
+def frame_centres(n_frames):
+    return WINDOW_S / 2 + FRAME_SHIFT_S * np.arange(n_frames)
+
+
+def phone_occurrences(words, phones):
+    """(word, position in word, phone, start, end) per phone; the word is the one holding the
+    phone's midpoint ("" outside every word), lower case."""
+    rows, positions = [], {}
+    for phone in phones:
+        middle = (phone.start + phone.end) / 2
+        word = next((w for w in words if w.start <= middle < w.end), None)
+        name = word.label.lower() if word else ""
+        key = (word.start, word.end) if word else None
+        position = positions.get(key, 0)
+        positions[key] = position + 1
+        rows.append((name, position, phone.label, phone.start, phone.end))
+    return rows
+
+
+def phone_relevance(relevance, words, phones):
+    """Per phone occurrence of one recording: word, position, phone, start (s), frames and the
+    mean relative frame relevance; phones shorter than one frame hop hold no frame centre and are
+    dropped."""
+    per_frame = frame_relevance(relevance)
+    centres = frame_centres(per_frame.size)
+    rows = []
+    for word, position, phone, start, end in phone_occurrences(words, phones):
+        inside = (centres >= start) & (centres < end)
+        if inside.any():
+            rows.append(
+                {"word": word, "position": position, "phone": phone, "start": start,
+                 "n_frames": int(inside.sum()), "relevance": float(per_frame[inside].mean())}
+            )
+    return rows
+
+
+def speaker_bootstrap_interval(values, speakers, resamples, confidence, rng):
+    """Percentile interval of the mean of `values`, resampling speakers with replacement."""
+    frame = pd.DataFrame({"value": values, "speaker": speakers}).groupby("speaker")["value"].agg(["sum", "count"])
+    if len(frame) < 2:
+        return np.nan, np.nan
+    picks = rng.integers(0, len(frame), size=(resamples, len(frame)))
+    means = frame["sum"].to_numpy()[picks].sum(axis=1) / frame["count"].to_numpy()[picks].sum(axis=1)
+    tail = (1 - confidence) / 2
+    return tuple(np.quantile(means, [tail, 1 - tail]))
+
+
+def is_study_phone(word, position, phone, keys):
+    """Whether (word, position, phone) is one of STUDY_PHONES; `keys` are all the (word,
+    position, phone) keys, to count earlier occurrences of the phone in the word."""
+    earlier = sum(1 for w, p, ph in keys if w == word and ph == phone and p < position)
+    return (word, phone, earlier) in STUDY_PHONES
+
+
+def sentence_order(occurrences):
+    """(word, position, phone) keys in the order they are spoken (median start time)."""
+    return occurrences.groupby(["word", "position", "phone"])["start"].median().sort_values().index.tolist()
+
+
+def phone_table(occurrences, resamples=1000, confidence=0.95, seed=0):
+    """Aggregate per-occurrence rows (model, session_id, speaker_id, class, word, position,
+    phone, start, n_frames, relevance) to the phone table, in sentence order; `rank` 1 = the
+    most relevant phone of the model and class."""
+    rng = np.random.default_rng(seed)
+    keys = ["model", "class", "word", "position", "phone"]
+    per_recording = (
+        occurrences.groupby(keys + ["session_id", "speaker_id"], sort=False)
+        .agg(relevance=("relevance", "mean"), n_frames=("n_frames", "sum"))
+        .reset_index()
+    )
+    rows = []
+    for key, group in per_recording.groupby(keys, sort=False):
+        low, high = speaker_bootstrap_interval(group["relevance"], group["speaker_id"], resamples, confidence, rng)
+        rows.append({**dict(zip(keys, key)), "mean_relevance": group["relevance"].mean(), "ci_low": low,
+                     "ci_high": high, "n_frames": int(group["n_frames"].sum()), "n_recordings": len(group)})
+    table = pd.DataFrame(rows)
+    table["rank"] = table.groupby(["model", "class"])["mean_relevance"].rank(ascending=False, method="min").astype(int)
+    order = {key: index for index, key in enumerate(sentence_order(occurrences))}
+    table["order"] = [order[key] for key in zip(table["word"], table["position"], table["phone"])]
+    return table.sort_values(["model", "class", "order"]).drop(columns="order").reset_index(drop=True)
+
+
+def plot_phones(table, models, sentence_order, path, dpi=200):
+    """Mean relative relevance per phone in sentence order, one panel per model, healthy and
+    pathological side by side; the study's phones in bold."""
+    x = np.arange(len(sentence_order))
+    with plt.rc_context({"font.size": FONT_SIZE, "font.family": "DejaVu Sans"}):
+        figure, axes = plt.subplots(len(models), 1, figsize=(7, 1.9 * len(models) + 0.4), sharex=True,
+                                    squeeze=False, layout="constrained")
+        for ax, model in zip(axes[:, 0], models):
+            for offset, (label, colour) in zip((-0.17, 0.17), ((0, "tab:blue"), (1, "tab:red"))):
+                rows = table[(table["model"] == model) & (table["class"] == CLASS_NAMES[label])]
+                rows = rows.set_index(["word", "position", "phone"]).reindex(sentence_order)
+                ax.errorbar(x + offset, rows["mean_relevance"],
+                            yerr=[rows["mean_relevance"] - rows["ci_low"], rows["ci_high"] - rows["mean_relevance"]],
+                            fmt="o", ms=2.5, lw=0.8, color=colour, label=CLASS_NAMES[label])
+            ax.axhline(1.0, color="0.4", lw=0.6, ls="--")
+            ax.ticklabel_format(axis="y", useOffset=False)
+            ax.set_ylabel("relevance per frame\n(1 = recording mean)")
+            ax.set_title(model)
+            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        bottom = axes[-1, 0]
+        bottom.set_xticks(x, [phone for _, _, phone in sentence_order])
+        for tick, key in zip(bottom.get_xticklabels(), sentence_order):
+            if is_study_phone(*key, sentence_order):
+                tick.set_fontweight("bold")
+        words = [word for word, _, _ in sentence_order]
+        for start, word in enumerate(words):
+            if start == 0 or words[start - 1] != word:  # centred under the word's phones
+                end = start + next((i for i, w in enumerate(words[start:]) if w != word), len(words) - start)
+                bottom.annotate(word, ((start + end - 1) / 2, 0), xycoords=("data", "axes fraction"), xytext=(0, -20),
+                                textcoords="offset points", ha="center", va="top", style="italic")
+        figure.supxlabel("phone (bold: the study's /ɔ/ and /e s i n/) and word")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=dpi)
+        plt.close(figure)
+
+
+def write_phone_relevance(models, npz_paths, split_path, alignment_dir, status_dir, table_path,
+                          excluded_path, figure_path, resamples=1000, confidence=0.95, seed=0, dpi=200):
+    """phones.tsv, the table of test recordings left out (no alignment) and the phone figure."""
+    test = recordings_with_maps(split_path, npz_paths)
+    aligned, excluded = {}, []
+    for session in test["session_id"]:
+        status = read_status(Path(status_dir, f"{session}.json"))
+        if status["aligned"]:
+            words, phones, _ = read_alignment(Path(alignment_dir, f"{session}.TextGrid"))
+            aligned[session] = (words, phones)
+        else:
+            excluded.append({"session_id": session, "reason": f"not aligned: {status['reason']}"})
+    if excluded:
+        log.warning("%d of %d test recordings have no alignment and are left out of the phone statistics",
+                    len(excluded), len(test))
+    if not aligned:
+        raise ValueError("no aligned test recording: no phone statistics")
+    meta = test.set_index("session_id")
+    rows, frameless = [], 0
+    for model, npz_path in zip(models, npz_paths, strict=True):
+        for session, relevance, _ in iter_maps(npz_path, sorted(aligned)):
+            phone_rows = phone_relevance(relevance, *aligned[session])
+            frameless += len(aligned[session][1]) - len(phone_rows)
+            for row in phone_rows:
+                rows.append({"model": model, "session_id": session, "speaker_id": meta.at[session, "speaker_id"],
+                             "class": CLASS_NAMES[int(meta.at[session, "label"])], **row})
+    if frameless:
+        log.info("%d phone occurrences shorter than a frame hop hold no frame and are left out", frameless // len(models))
+    occurrences = pd.DataFrame(rows)
+    table = phone_table(occurrences, resamples, confidence, seed)
+    for path in (table_path, excluded_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(table_path, sep="\t", index=False, float_format="%.5f")
+    pd.DataFrame(excluded, columns=["session_id", "reason"]).to_csv(excluded_path, sep="\t", index=False)
+    plot_phones(table, models, sentence_order(occurrences), figure_path, dpi)
+    for (model, cls), rows in table.groupby(["model", "class"]):
+        keys = list(zip(rows["word"], rows["position"], rows["phone"]))
+        study = rows[[is_study_phone(*key, keys) for key in keys]]
+        log.info("%s, %s: the study's phones rank %s of %d (relevance %s)", model, cls,
+                 study["rank"].tolist(), len(rows), np.round(study["mean_relevance"], 3).tolist())
+
+
+# --- spread ---------------------------------------------------------------------------------
+
+def spread_measures(relevance):
+    """Normalised entropy and the area shares holding 50 % and 80 % of a map's relevance."""
+    values = normalised(relevance)
+    values = values[np.isfinite(values)]
+    positive = values[values > 0]
+    entropy = float(-(positive * np.log(positive)).sum() / np.log(values.size))
+    cumulative = np.cumsum(np.sort(values)[::-1])
+    areas = {
+        f"area_{round(share * 100)}": float((np.searchsorted(cumulative, share) + 1) / values.size)
+        for share in AREA_SHARES
+    }
+    return {"entropy": entropy, **areas}
+
+
+def rank_biserial(differences):
+    """Matched-pairs rank-biserial correlation of paired differences (zeros dropped):
+    (W+ − W−) / (W+ + W−), from −1 to 1."""
+    differences = np.asarray(differences, float)
+    differences = differences[differences != 0]
+    if differences.size == 0:
+        return np.nan
+    ranks = stats.rankdata(np.abs(differences))
+    positive, negative = ranks[differences > 0].sum(), ranks[differences < 0].sum()
+    return float((positive - negative) / (positive + negative))
+
+
+def _summary(values):
+    return {"n": int(values.size), "mean": values.mean(), "median": np.median(values),
+            "q25": np.quantile(values, 0.25), "q75": np.quantile(values, 0.75)}
+
+
+def spread_table(per_recording, pair):
+    """Per model and measure: n, mean, median, quartiles; then per measure the paired
+    difference pair[1] − pair[0] over the same recordings with the Wilcoxon signed-rank test
+    (two-sided) and the rank-biserial correlation."""
+    rows = []
+    for measure in SPREAD_MEASURES:
+        for model, group in per_recording.groupby("model", sort=False):
+            rows.append({"measure": measure, "model": model, **_summary(group[measure].to_numpy())})
+        wide = per_recording.pivot(index="session_id", columns="model", values=measure).dropna(subset=list(pair))
+        differences = (wide[pair[1]] - wide[pair[0]]).to_numpy()
+        test = stats.wilcoxon(differences) if np.any(differences != 0) else None
+        rows.append({"measure": measure, "model": f"{pair[1]} − {pair[0]}", **_summary(differences),
+                     "wilcoxon_statistic": test.statistic if test else np.nan,
+                     "p_value": test.pvalue if test else np.nan,
+                     "rank_biserial": rank_biserial(differences)})
+    return pd.DataFrame(rows)
+
+
+def plot_spread(per_recording, pair, table, path, dpi=200):
+    """Per measure: each recording's value under both models, joined by a line."""
+    labels = {"entropy": "normalised entropy", "area_50": "area holding 50 %", "area_80": "area holding 80 %"}
+    with plt.rc_context({"font.size": FONT_SIZE, "font.family": "DejaVu Sans"}):
+        figure, axes = plt.subplots(1, len(SPREAD_MEASURES), figsize=(7, 2.6), layout="constrained")
+        for ax, measure in zip(axes, SPREAD_MEASURES):
+            wide = per_recording.pivot(index="session_id", columns="model", values=measure)[list(pair)].dropna()
+            for _, values in wide.iterrows():
+                ax.plot([0, 1], values.to_numpy(), color="0.6", lw=0.5, alpha=0.6)
+            ax.boxplot([wide[pair[0]], wide[pair[1]]], positions=[0, 1], widths=0.35, showfliers=False)
+            ax.set_xticks([0, 1], pair)
+            ax.ticklabel_format(axis="y", useOffset=False)
+            ax.set_ylabel(labels[measure])
+            comparison = table[(table["measure"] == measure) & table["model"].str.contains("−")].iloc[0]
+            ax.set_title(f"Wilcoxon p = {comparison['p_value']:.3g}, n = {comparison['n']}")
+        figure.suptitle("Spread of the relevance maps (lower = more concentrated)")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=dpi)
+        plt.close(figure)
+
+
+def write_spread(models, npz_paths, split_path, pair, table_path, recordings_path, figure_path, dpi=200):
+    """spread.tsv, the per-recording values (parquet) and the spread figure."""
+    missing = set(pair) - set(models)
+    if missing:
+        raise ValueError(f"the compared models {sorted(missing)} have no rollout")
+    test = recordings_with_maps(split_path, npz_paths)
+    rows = []
+    for model, npz_path in zip(models, npz_paths, strict=True):
+        for session, relevance, _ in iter_maps(npz_path, test["session_id"]):
+            rows.append({"model": model, "session_id": session, **spread_measures(relevance)})
+    per_recording = pd.DataFrame(rows).merge(test[["session_id", "speaker_id", "label"]], on="session_id")
+    table = spread_table(per_recording, pair)
+    for path in (table_path, recordings_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(table_path, sep="\t", index=False, float_format="%.5g")
+    per_recording.to_parquet(recordings_path, index=False)
+    plot_spread(per_recording, pair, table, figure_path, dpi)
+    log.info("spread:\n%s", table.to_string())
+
+
+# --- energy ---------------------------------------------------------------------------------
+
+def energy_measures(relevance, fbank):
+    """Spearman correlation of relevance with log-mel power over the covered cells, and the
+    share of the TOP_SHARE most relevant cells among the TOP_SHARE most powerful."""
+    covered = np.isfinite(relevance)
+    relevance, power = relevance[covered], np.asarray(fbank, float)[covered]
+    count = max(1, round(TOP_SHARE * relevance.size))
+    top_relevance = np.argpartition(relevance, -count)[-count:]
+    top_power = np.argpartition(power, -count)[-count:]
+    return {
+        "spearman": float(stats.spearmanr(relevance, power).statistic),
+        "top_overlap": len(np.intersect1d(top_relevance, top_power)) / count,
+    }
+
+
+def energy_table(per_recording, resamples=1000, confidence=0.95, seed=0):
+    """Per model: the mean (speaker-bootstrap interval), median and quartiles of the Spearman
+    correlation, the share of recordings where it is positive, and the mean top-cell overlap."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for model, group in per_recording.groupby("model", sort=False):
+        rho = group["spearman"].to_numpy()
+        low, high = speaker_bootstrap_interval(rho, group["speaker_id"], resamples, confidence, rng)
+        rows.append({"model": model, "n": rho.size, "spearman_mean": rho.mean(), "spearman_ci_low": low,
+                     "spearman_ci_high": high, "spearman_median": np.median(rho),
+                     "spearman_q25": np.quantile(rho, 0.25), "spearman_q75": np.quantile(rho, 0.75),
+                     "share_positive": float((rho > 0).mean()), "top_overlap_mean": group["top_overlap"].mean(),
+                     "top_overlap_chance": TOP_SHARE})
+    return pd.DataFrame(rows)
+
+
+def plot_energy(per_recording, path, dpi=200):
+    """Per model, each recording's correlation of relevance with power."""
+    models = list(dict.fromkeys(per_recording["model"]))
+    with plt.rc_context({"font.size": FONT_SIZE, "font.family": "DejaVu Sans"}):
+        figure, axes = plt.subplots(1, 2, figsize=(7, 2.4), layout="constrained")
+        rng = np.random.default_rng(0)  # horizontal jitter only
+        for index, model in enumerate(models):
+            rows = per_recording[per_recording["model"] == model]
+            for ax, column in zip(axes, ("spearman", "top_overlap")):
+                ax.scatter(index + rng.uniform(-0.15, 0.15, len(rows)), rows[column], s=5, alpha=0.6)
+                ax.plot([index - 0.25, index + 0.25], [rows[column].median()] * 2, color="k", lw=1.2)
+        axes[0].axhline(0, color="0.4", lw=0.6, ls="--")
+        axes[0].set_ylabel("Spearman ρ (relevance, power)")
+        axes[1].axhline(TOP_SHARE, color="0.4", lw=0.6, ls="--")
+        axes[1].set_ylabel(f"top {TOP_SHARE:.0%} relevant cells\nthat are top {TOP_SHARE:.0%} power")
+        for ax in axes:
+            ax.set_xticks(range(len(models)), models)
+        figure.suptitle("Relevance against spectral power, per recording (line: median; dashed: none / chance)")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=dpi)
+        plt.close(figure)
+
+
+def write_energy(models, npz_paths, split_path, table_path, recordings_path, figure_path, resamples=1000,
+                 confidence=0.95, seed=0, dpi=200):
+    """energy.tsv, the per-recording values (parquet) and the energy figure."""
+    test = recordings_with_maps(split_path, npz_paths)
+    rows = []
+    for model, npz_path in zip(models, npz_paths, strict=True):
+        for session, relevance, fbank in iter_maps(npz_path, test["session_id"]):
+            rows.append({"model": model, "session_id": session, **energy_measures(relevance, fbank)})
+    per_recording = pd.DataFrame(rows).merge(test[["session_id", "speaker_id", "label"]], on="session_id")
+    table = energy_table(per_recording, resamples, confidence, seed)
+    for path in (table_path, recordings_path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(table_path, sep="\t", index=False, float_format="%.5g")
+    per_recording.to_parquet(recordings_path, index=False)
+    plot_energy(per_recording, figure_path, dpi)
+    log.info("energy:\n%s", table.to_string())

@@ -1,0 +1,174 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from svd_explain import relevance
+from svd_explain.textgrids import Segment, write_alignment
+
+WORDS = [Segment(0.10, 0.40, "Guten"), Segment(0.40, 0.70, "Morgen")]
+PHONES = [Segment(0.10, 0.20, "ɡ"), Segment(0.20, 0.30, "uː"), Segment(0.30, 0.40, "n"),
+          Segment(0.40, 0.50, "m"), Segment(0.50, 0.60, "ɔ"), Segment(0.60, 0.70, "n")]
+
+
+def test_spread_of_uniform_and_concentrated_maps():
+    uniform = np.ones((128, 100))
+    uniform[126:] = np.nan  # uncovered cells are left out
+    measures = relevance.spread_measures(uniform)
+    assert measures["entropy"] == pytest.approx(1.0)
+    assert measures["area_50"] == pytest.approx(0.5, abs=1e-3)
+    assert measures["area_80"] == pytest.approx(0.8, abs=1e-3)
+    peaked = np.full((10, 10), 1e-6)
+    peaked[2, 3] = 1.0
+    measures = relevance.spread_measures(peaked)
+    assert measures["area_50"] == measures["area_80"] == pytest.approx(0.01)
+    assert measures["entropy"] < 0.01
+    half = np.ones((10, 10))
+    half[:, 5:] = 3.0  # three quarters of the mass on half the area
+    assert relevance.spread_measures(half)["area_50"] == pytest.approx(50 * 2 / 3 / 100, abs=0.01)
+
+
+def test_frame_relevance_is_relative_to_the_recording_mean():
+    rng = np.random.default_rng(0)
+    frames = relevance.frame_relevance(rng.uniform(size=(128, 70)))
+    assert frames.mean() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="mass"):
+        relevance.frame_relevance(np.zeros((4, 4)))
+
+
+def test_phone_relevance_finds_the_relevant_phone():
+    """All relevance on the frames of /ɔ/ (0.50–0.60 s): /ɔ/ gets n_frames/its frames."""
+    n_frames = 80
+    centres = relevance.frame_centres(n_frames)
+    relevance_map = np.full((128, n_frames), 1e-9)
+    inside = (centres >= 0.50) & (centres < 0.60)
+    relevance_map[:, inside] = 1.0
+    rows = {(r["word"], r["position"], r["phone"]): r for r in relevance.phone_relevance(relevance_map, WORDS, PHONES)}
+    assert rows[("morgen", 1, "ɔ")]["relevance"] == pytest.approx(n_frames / inside.sum(), rel=1e-6)
+    assert rows[("morgen", 1, "ɔ")]["n_frames"] == inside.sum() == 10
+    assert rows[("guten", 2, "n")]["relevance"] < 1e-6
+    assert ("morgen", 2, "n") in rows  # the same phone in another word is its own row
+
+
+def test_phone_occurrences_position_and_word():
+    occurrences = relevance.phone_occurrences(WORDS, PHONES + [Segment(0.8, 0.9, "x")])
+    assert occurrences[0] == ("guten", 0, "ɡ", 0.10, 0.20)
+    assert occurrences[4][:3] == ("morgen", 1, "ɔ")
+    assert occurrences[-1][:3] == ("", 0, "x")  # outside every word
+
+
+def test_rank_biserial_and_wilcoxon_comparison():
+    assert relevance.rank_biserial([1, 2, 3]) == 1.0
+    assert relevance.rank_biserial([-1, -2, 3]) == pytest.approx((3 - 3) / 6)
+    rng = np.random.default_rng(1)
+    rows = []
+    for session in range(12):
+        base = rng.uniform(0.8, 0.9)
+        rows.append({"model": "freeze", "session_id": session, "entropy": base, "area_50": 0.4, "area_80": 0.7})
+        rows.append({"model": "finetuned", "session_id": session, "entropy": base - rng.uniform(0.05, 0.1),
+                     "area_50": 0.4, "area_80": 0.7})
+    table = relevance.spread_table(pd.DataFrame(rows), ("freeze", "finetuned")).set_index(["measure", "model"])
+    comparison = table.loc[("entropy", "finetuned − freeze")]
+    assert comparison["median"] < 0 and comparison["n"] == 12
+    assert comparison["p_value"] == pytest.approx(2 / 2**12)  # exact: all 12 differences negative
+    assert comparison["rank_biserial"] == -1.0
+    assert np.isnan(table.loc[("area_50", "finetuned − freeze"), "p_value"])  # no difference at all
+
+
+def test_energy_measures():
+    rng = np.random.default_rng(2)
+    fbank = rng.normal(size=(20, 30))
+    same = relevance.energy_measures(np.exp(fbank), fbank)
+    assert same["spearman"] == pytest.approx(1.0) and same["top_overlap"] == 1.0
+    opposite = relevance.energy_measures(np.exp(-fbank), fbank)
+    assert opposite["spearman"] == pytest.approx(-1.0) and opposite["top_overlap"] == 0.0
+    with_gaps = np.exp(fbank)
+    with_gaps[:2] = np.nan
+    assert relevance.energy_measures(with_gaps, fbank)["spearman"] == pytest.approx(1.0)
+
+
+def test_speaker_bootstrap_interval():
+    rng = np.random.default_rng(3)
+    values = rng.normal(1.0, 0.1, 40)
+    low, high = relevance.speaker_bootstrap_interval(values, np.arange(40) // 2, 500, 0.95, np.random.default_rng(0))
+    assert low < values.mean() < high and high - low < 0.1
+    assert np.isnan(relevance.speaker_bootstrap_interval([1.0, 2.0], [7, 7], 10, 0.95, rng)[0])
+
+
+@pytest.fixture
+def study(tmp_path):
+    """Two models' maps for 6 test recordings (one not aligned) and one train recording.
+    "finetuned" puts its relevance on /ɔ/ and is more concentrated than "freeze"."""
+    rng = np.random.default_rng(4)
+    sessions = list(range(1, 8))
+    split = pd.DataFrame({"session_id": sessions, "speaker_id": [10, 11, 12, 13, 14, 15, 16],
+                          "split": ["test"] * 6 + ["train"], "label": [0, 1, 0, 1, 0, 1, 0],
+                          "sex": "female", "category": "healthy"})
+    split.to_parquet(tmp_path / "split.parquet")
+    (tmp_path / "alignment" / "status").mkdir(parents=True)
+    centres = relevance.frame_centres(80)
+    on_o = (centres >= 0.5) & (centres < 0.6)
+    for session in sessions:
+        aligned = session != 3
+        write_alignment(tmp_path / "alignment" / f"{session}.TextGrid", WORDS if aligned else [],
+                        PHONES if aligned else [], 0.82)
+        (tmp_path / "alignment" / "status" / f"{session}.json").write_text(
+            json.dumps({"session_id": session, "aligned": aligned, "reason": "" if aligned else "no path"}))
+    for model, boost in (("freeze", 1.5), ("finetuned", 20.0)):
+        arrays = {}
+        for session in sessions:
+            fbank = rng.normal(-6, 2, (128, 80)).astype(np.float32)
+            relevance_map = rng.uniform(0.9, 1.1, (128, 80)).astype(np.float32)
+            relevance_map[:, on_o] *= boost
+            relevance_map[126:] = np.nan
+            arrays[f"{session}.relevance"], arrays[f"{session}.fbank"] = relevance_map, fbank
+        np.savez(tmp_path / f"{model}.npz", **arrays)
+    return tmp_path
+
+
+def test_phone_statistics_end_to_end(study):
+    out = study / "out"
+    relevance.write_phone_relevance(
+        ["freeze", "finetuned"], [study / "freeze.npz", study / "finetuned.npz"], study / "split.parquet",
+        study / "alignment", study / "alignment" / "status", out / "phones.tsv", out / "excluded.tsv",
+        out / "phones.png", resamples=200, seed=1, dpi=60)
+    table = pd.read_csv(out / "phones.tsv", sep="\t")
+    assert list(table.columns) == ["model", "class", "word", "position", "phone", "mean_relevance", "ci_low",
+                                   "ci_high", "n_frames", "n_recordings", "rank"]
+    # 5 aligned test recordings: 3 healthy (1, 5 and not 3), pathological 2, 4, 6
+    assert set(table["n_recordings"]) == {2, 3}
+    top = table[table["rank"] == 1]
+    assert (top["phone"] == "ɔ").all() and len(top) == 4  # 2 models × 2 classes
+    o = table[(table["phone"] == "ɔ")].set_index(["model", "class"])["mean_relevance"]
+    assert o[("finetuned", "healthy")] > o[("freeze", "healthy")] > 1
+    # phones in the order spoken
+    assert table[(table["model"] == "freeze") & (table["class"] == "healthy")]["phone"].tolist() == ["ɡ", "uː", "n", "m", "ɔ", "n"]
+    excluded = pd.read_csv(out / "excluded.tsv", sep="\t")
+    assert excluded.to_dict("records") == [{"session_id": 3, "reason": "not aligned: no path"}]
+    assert (out / "phones.png").stat().st_size > 0
+
+
+def test_spread_and_energy_end_to_end(study):
+    out = study / "out"
+    npz = [study / "freeze.npz", study / "finetuned.npz"]
+    relevance.write_spread(["freeze", "finetuned"], npz, study / "split.parquet", ["freeze", "finetuned"],
+                           out / "spread.tsv", out / "spread.parquet", out / "spread.png", dpi=60)
+    table = pd.read_csv(out / "spread.tsv", sep="\t").set_index(["measure", "model"])
+    comparison = table.loc[("area_50", "finetuned − freeze")]
+    assert comparison["n"] == 6 and comparison["median"] < 0 and comparison["rank_biserial"] == -1.0
+    per_recording = pd.read_parquet(out / "spread.parquet")
+    assert len(per_recording) == 12 and set(per_recording["session_id"]) == {1, 2, 3, 4, 5, 6}
+    relevance.write_energy(["freeze", "finetuned"], npz, study / "split.parquet", out / "energy.tsv",
+                           out / "energy.parquet", out / "energy.png", resamples=100, dpi=60)
+    energy = pd.read_csv(out / "energy.tsv", sep="\t")
+    assert energy["n"].tolist() == [6, 6]
+    assert energy["spearman_mean"].abs().max() < 0.2  # relevance drawn independently of power here
+    assert (out / "spread.png").stat().st_size > 0 and (out / "energy.png").stat().st_size > 0
+
+
+def test_statistics_refuse_missing_maps(study):
+    np.savez(study / "partial.npz", **{"1.relevance": np.ones((4, 4)), "1.fbank": np.ones((4, 4))})
+    with pytest.raises(KeyError, match="no relevance map for 5 test recording"):
+        relevance.write_energy(["m"], [study / "partial.npz"], study / "split.parquet", study / "e.tsv",
+                               study / "e.parquet", study / "e.png")

@@ -1,0 +1,18 @@
+from svd_explain.logs import log_to
+
+log_to(snakemake.log[0])
+
+from svd_explain.relevance import write_energy
+
+write_energy(
+    models=snakemake.params.models,
+    npz_paths=snakemake.input.rollouts,
+    split_path=snakemake.input.split,
+    table_path=snakemake.output.table,
+    recordings_path=snakemake.output.recordings,
+    figure_path=snakemake.output.figure,
+    resamples=snakemake.params.bootstrap,
+    confidence=snakemake.params.confidence,
+    seed=snakemake.params.seed,
+    dpi=snakemake.params.dpi,
+)

@@ -1,0 +1,16 @@
+from svd_explain.logs import log_to
+
+log_to(snakemake.log[0])
+
+from svd_explain.relevance import write_spread
+
+write_spread(
+    models=snakemake.params.models,
+    npz_paths=snakemake.input.rollouts,
+    split_path=snakemake.input.split,
+    pair=snakemake.params.pair,
+    table_path=snakemake.output.table,
+    recordings_path=snakemake.output.recordings,
+    figure_path=snakemake.output.figure,
+    dpi=snakemake.params.dpi,
+)
