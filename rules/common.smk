@@ -78,8 +78,18 @@ MODELS = list(config["models"])
 
 
 def final_targets(wildcards):
-    """Everything `snakemake` builds by default."""
+    """Everything `snakemake` builds by default, stage by stage."""
+    synthetic = config["corpus"]["source"] == "synthetic"
+    sessions = session_ids()
     return [
+        *([R("figures", "corpus", "examples.png")] if synthetic else []),
         R("catalog", "sessions.parquet"),
-        *expand(R("audio", "{session}.wav"), session=session_ids()),
+        *expand(R("audio", "{session}.wav"), session=sessions),
+        *expand(R("alignment", "{session}.TextGrid"), session=sessions),
+        R("alignment", "failed.tsv"),
+        *([R("alignment", "accuracy.tsv"), R("figures", "alignment", "boundaries.png")] if synthetic else []),
+        R("split", "split.parquet"),
+        *expand(R("predictions", "{model}.parquet"), model=MODELS),
+        *evaluate_targets(),
+        *figures_targets(),
     ]

@@ -16,6 +16,8 @@ class Segment:
 def write_alignment(path, words, phones, duration):
     """Write `words` and `phones` (lists of Segment, labelled speech only) to a TextGrid that
     spans [0, duration]; gaps become empty (silence) intervals, as in MFA's output."""
+    # Times are rounded to 0.1 ms; the duration too, or praatio widens the grid by the rest.
+    duration = round(duration, 4)
     grid = textgrid.Textgrid(minTimestamp=0.0, maxTimestamp=duration)
     for name, segments in (("words", words), ("phones", phones)):
         entries = [(round(s.start, 4), round(s.end, 4), s.label) for s in segments if s.label]
