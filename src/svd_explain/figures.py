@@ -214,8 +214,10 @@ def _draw_tiers(figure, rows, words, phones, alignment_note, spectrogram_ax, sho
         ax.set_yticks([])
         ax.set_xlabel("time (s)")
         return
-    rows = rows.subgridspec(2, 1, height_ratios=TIER_HEIGHTS, hspace=0)
-    word_ax, phone_ax = (figure.add_subplot(rows[i], sharex=spectrogram_ax) for i in (0, 1))
+    # The tiers are rows of the figure's own grid (not a nested one), so that the layout engine
+    # gives them the spectrogram's exact width and the shared time axis lines up.
+    grid, column, top = rows.get_gridspec(), rows.colspan.start, rows.rowspan.start
+    word_ax, phone_ax = (figure.add_subplot(grid[top + i, column], sharex=spectrogram_ax) for i in (0, 1))
     _draw_tier(word_ax, words, "words" if show_names else "", duration, staggered=False)
     _draw_tier(phone_ax, phones, "phones" if show_names else "", duration, staggered=True)
     word_ax.tick_params(labelbottom=False)
@@ -238,11 +240,12 @@ def draw_relevance_figure(panels, title, out_paths, words=None, phones=None, ali
     with plt.rc_context({"font.size": FONT_SIZE, "font.family": "DejaVu Sans", "axes.linewidth": 0.6}):
         if side_by_side:
             figure = plt.figure(figsize=(width_in, 0.42 * width_in), layout="constrained")
-            grid = figure.add_gridspec(2, n + 1, height_ratios=[8, 2.6], width_ratios=[1] * n + [0.13])
+            grid = figure.add_gridspec(3, n + 1, height_ratios=[8, *TIER_HEIGHTS], width_ratios=[1] * n + [0.13])
             panel_width_in = 0.85 * width_in / n
         else:
             figure = plt.figure(figsize=(width_in, 0.6 + 1.45 * n + 0.8), layout="constrained")
-            grid = figure.add_gridspec(n + 1, 2, height_ratios=[8] * n + [3.1], width_ratios=[1, 0.12])
+            grid = figure.add_gridspec(n + 2, 2, height_ratios=[8] * n + [1.2 * h for h in TIER_HEIGHTS],
+                                       width_ratios=[1, 0.12])
             panel_width_in = 0.8 * width_in
         figure.get_layout_engine().set(h_pad=0.01, hspace=0.01)
         _draw_key(figure.add_subplot(grid[:, -1]))
@@ -253,7 +256,7 @@ def draw_relevance_figure(panels, title, out_paths, words=None, phones=None, ali
             _draw_spectrogram(ax, panel, words, phones, show_ylabel=index == 0 or not side_by_side)
             first = first or ax
             if side_by_side or index == n - 1:
-                _draw_tiers(figure, grid[1, index] if side_by_side else grid[n, 0], words, phones, alignment_note, ax,
+                _draw_tiers(figure, grid[1:3, index] if side_by_side else grid[n:n + 2, 0], words, phones, alignment_note, ax,
                             show_names=index == 0 or not side_by_side,
                             characters=int(NOTE_CHARACTERS_PER_INCH * panel_width_in))
         figure.suptitle(textwrap.fill(title, width=int(TITLE_CHARACTERS_PER_INCH * width_in)))
