@@ -17,7 +17,7 @@ rule synthetic_corpus:
         lexicon=str(BASE / "resources" / "lexicon.txt"),
         phrase=str(BASE / "resources" / "phrase.txt"),
         categories=str(BASE / "resources" / "pathology_categories.tsv"),
-        code=code(*SYNTHESIZER, "nsp", "catalog", "textgrids"),
+        code=code(*SYNTHESIZER, "nsp", "catalog", "audio", "textgrids"),
     output:
         directory(R("corpus", "synthetic")),
     params:
@@ -42,7 +42,7 @@ rule synthetic_examples:
     input:
         corpus=R("corpus", "synthetic"),
         categories=str(BASE / "resources" / "pathology_categories.tsv"),
-        code=code("synth.figures", "synth.corpus", "audio", "catalog", "textgrids"),
+        code=code("synth", "nsp", "audio", "catalog", "textgrids"),
     output:
         R("figures", "corpus", "examples.png"),
     params:

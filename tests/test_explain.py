@@ -76,7 +76,7 @@ def test_explain_command_aligns_with_the_trained_aligner(tmp_path, model_dirs, c
     for path in recordings:
         soundfile.write(path, soxr.resample(synthetic_session(int(path.stem)), 50000, 16000), 16000, subtype="PCM_16")
     train_aligner(recordings, phrase, f"{repo_root}/resources/lexicon.txt", tmp_path / "aligner",
-                  em_iterations=6, split_at=[3], max_gaussians=2, silence_probability=0.5, sample_rate=16000)
+                  em_iterations=6, split_at=[3], max_gaussians=2, silence_probability=0.5, sample_rate=16000, seed=1)
     recording = tmp_path / "1-phrase.nsp"
     write_nsp(recording, np.round(synthetic_session(1) * 32767).astype(np.int16), 50000)
 
