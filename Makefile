@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt
 
 # The whole workflow on the embedded default (config.yaml): synthetic corpus, tiny AST, CPU.
 demo: venv
-	$(BIN)/snakemake --cores $(CORES) --profile profiles/default
+	$(BIN)/snakemake --cores $(CORES)
 
 # Every test, including the end-to-end runs of the real snakemake.
 test: venv

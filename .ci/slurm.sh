@@ -6,14 +6,25 @@
 #   bash .ci/slurm.sh stop    stop the daemons this script started (by their PIDs)
 #   bash .ci/slurm.sh status  exit 0 when the cluster answers and its node is usable
 #
-# Everything lives in $SVD_SLURM_DIR (default /tmp/svd-explain-slurm): slurm.conf, state,
-# spool, logs and pid files. Clients find the cluster through SLURM_CONF=$SVD_SLURM_DIR/slurm.conf;
-# tests/test_slurm.py looks there by itself. No systemd: the daemons are started directly.
+# The node has this machine's CPUs, or SVD_SLURM_CPUS if that is more (SLURM then believes
+# the configuration, not the hardware: for trying profiles/slurm as written, whose jobs ask
+# for up to 8 CPUs). It offers one GPU as a generic resource, so that jobs asking for
+# `--gpus=1` are scheduled; there is no device behind it, and they run on the CPU.
+#
+# Everything lives in $SVD_SLURM_DIR (default /tmp/svd-explain-slurm): slurm.conf, gres.conf,
+# state, spool, logs and pid files. /etc/slurm/{slurm,gres}.conf link to them while the
+# cluster is up: jobs must find the configuration at the default path, because
+# snakemake-executor-plugin-slurm deletes every SLURM_* variable (SLURM_CONF too) from the
+# environment it submits with, and the job's own srun then finds no cluster.
+# No systemd: the daemons are started directly.
 # Why each slurm.conf setting is there: shared/notes/slurm.md.
 set -euo pipefail
 
 DIR="${SVD_SLURM_DIR:-/tmp/svd-explain-slurm}"
-export SLURM_CONF="$DIR/slurm.conf"
+CONF="$DIR/slurm.conf"
+DEFAULT_DIR=/etc/slurm
+DEFAULT_CONF=$DEFAULT_DIR/slurm.conf
+CONF_FILES=(slurm.conf gres.conf)
 PACKAGES=(slurmctld slurmd slurm-client munge)
 
 log() { echo "slurm.sh: $*" >&2; }
@@ -67,12 +78,18 @@ start_munge() {
 }
 
 write_conf() {
-  local cpus mem_mb
+  local cpus mem_mb overrides=""
   cpus=$(nproc)
+  if ((${SVD_SLURM_CPUS:-0} > cpus)); then
+    cpus=$SVD_SLURM_CPUS
+    overrides="SlurmdParameters=config_overrides"
+  fi
   # A little under the machine's memory: slurmd drains a node that has less than configured.
   mem_mb=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 * 9 / 10))
   mkdir -p "$DIR/state" "$DIR/spool"
-  cat >"$SLURM_CONF" <<EOF
+  # The GPU plugin wants a device file; /dev/null stands in for the GPU that is not there.
+  echo "NodeName=localhost Name=gpu File=/dev/null" >"$DIR/gres.conf"
+  cat >"$CONF" <<EOF
 ClusterName=svdexplain
 SlurmctldHost=localhost
 SlurmUser=root
@@ -100,7 +117,9 @@ ReturnToService=2
 # Finished jobs stay visible to squeue this long; the plugin's squeue status checks need at
 # least 3x their first interval, or it silently falls back to sacct (off here) and hangs.
 MinJobAge=600
-NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=$cpus RealMemory=$mem_mb State=UNKNOWN
+GresTypes=gpu
+$overrides
+NodeName=localhost NodeAddr=127.0.0.1 NodeHostname=localhost CPUs=$cpus RealMemory=$mem_mb Gres=gpu:1 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 EOF
 }
@@ -109,20 +128,38 @@ node_idle() {
   [[ "$(sinfo -h -N -n localhost -o %t)" =~ ^(idle|mix|alloc)$ ]]
 }
 
+link_conf() {
+  local name
+  for name in "${CONF_FILES[@]}"; do
+    if [[ -e $DEFAULT_DIR/$name || -L $DEFAULT_DIR/$name ]] &&
+      [[ "$(readlink "$DEFAULT_DIR/$name")" != "$DIR/$name" ]]; then
+      log "$DEFAULT_DIR/$name belongs to another cluster; not replacing it"
+      return 1
+    fi
+  done
+  mkdir -p "$DEFAULT_DIR"
+  for name in "${CONF_FILES[@]}"; do
+    ln -sfn "$DIR/$name" "$DEFAULT_DIR/$name"
+  done
+}
+
 start() {
   if status 2>/dev/null; then
     log "a cluster is already up at $DIR"
     return
   fi
+  # Daemons of an earlier start that is no longer healthy.
+  stop
   install_packages
   mkdir -p "$DIR"
+  link_conf
   start_munge
   write_conf
-  slurmctld -c -f "$SLURM_CONF"
+  slurmctld -c
   wait_for 30 "slurmctld" bash -c 'scontrol ping | grep -q "is UP"'
-  slurmd -N localhost -f "$SLURM_CONF"
+  slurmd -N localhost
   wait_for 30 "the node to be idle" node_idle
-  log "up: SLURM_CONF=$SLURM_CONF ($(sinfo -h -o '%P %D nodes %c cpus %m MB'))"
+  log "up: $DEFAULT_DIR/{slurm,gres}.conf -> $DIR ($(sinfo -h -o '%P %D nodes %c cpus %m MB'))"
 }
 
 stop_pid() {  # stop_pid NAME PID: SIGTERM, wait up to 20 s, then SIGKILL
@@ -140,7 +177,7 @@ stop_pid() {  # stop_pid NAME PID: SIGTERM, wait up to 20 s, then SIGKILL
 }
 
 stop() {
-  local pidfile
+  local name pidfile
   for name in slurmd slurmctld; do
     pidfile="$DIR/$name.pid"
     [[ -s $pidfile ]] && stop_pid "$name" "$(cat "$pidfile")"
@@ -150,10 +187,15 @@ stop() {
     stop_pid munged "$(cat "$DIR/started.munged")"
     rm -f "$DIR/started.munged"
   fi
+  for name in "${CONF_FILES[@]}"; do
+    if [[ "$(readlink "$DEFAULT_DIR/$name" 2>/dev/null)" == "$DIR/$name" ]]; then
+      rm -f "$DEFAULT_DIR/$name"
+    fi
+  done
 }
 
 status() {
-  [[ -r $SLURM_CONF ]] && command -v scontrol >/dev/null &&
+  [[ "$(readlink "$DEFAULT_CONF" 2>/dev/null)" == "$CONF" ]] && command -v scontrol >/dev/null &&
     scontrol ping 2>/dev/null | grep -q "is UP" && node_idle
 }
 

@@ -27,3 +27,26 @@ def test_dry_run_plans_the_whole_workflow_on_a_fresh_directory(tmp_path):
 def test_nothing_left_to_do_after_the_demo(finished_demo):
     result = snakemake(finished_demo, "-n", "--cores", "2")
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_report_registers_every_category(finished_demo):
+    report = finished_demo / "results" / "report.html"
+    snakemake(finished_demo, "--report", str(report))
+    html = report.read_text(encoding="utf-8", errors="replace")
+    for category in ["Metrics", "Representations", "Relevance maps by case", "Relevance statistics", "Alignment"]:
+        assert category in html, category
+
+
+def test_study_outputs_exist_and_agree(finished_demo):
+    results = finished_demo / "results"
+    split = pd.read_parquet(results / "split" / "split.parquet")
+    assert split.groupby("speaker_id")["split"].nunique().eq(1).all()
+    cases = pd.read_csv(results / "cases.tsv", sep="\t")
+    assert set(cases["session_id"]) == set(split.loc[split["split"] == "test", "session_id"])
+    assert set(cases["case"]) <= set("OXAB")
+    for session in cases["session_id"]:
+        assert (results / "figures" / "rollout" / f"{session}.png").stat().st_size > 10_000
+    summary = pd.read_csv(results / "metrics" / "summary.tsv", sep="\t")
+    assert {"ast_freeze", "ast_finetuned", "age_only", "sex_only"} <= set(summary["model"])
+    accuracy = pd.read_csv(results / "alignment" / "accuracy.tsv", sep="\t").set_index("phone")
+    assert accuracy.loc["overall", "n"] > 0
