@@ -24,8 +24,11 @@ def evaluate_targets():
     return [
         *expand(R("metrics", "{model}.json"), model=MODELS),
         R("metrics", "summary.tsv"),
+        R("figures", "metrics", "roc.png"),
+        R("figures", "metrics", "confusion.png"),
         *expand(R("figures", "representations", "{model}.png"), model=MODELS),
         R("representations", "probes.tsv"),
+        R("representations", "probes.png"),
         *([R("cases.tsv")] if HAS_CASE_MODELS else []),
     ]
 
@@ -76,6 +79,30 @@ rule metrics_summary:
             category="Metrics",
             labels={"model": "age_only, sex_only", "content": "baseline metrics per split"},
         ),
+        # For the ROC figure: the baselines' curves.
+        baseline_predictions=R("metrics", "baseline_predictions.parquet"),
+    params:
+        models=MODELS,
+        bootstrap=config["metrics"]["bootstrap"],
+        confidence=config["metrics"]["confidence"],
+        seed=config["seed"],
+    log:
+        R("logs", "metrics", "summary.log"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/metrics_summary.py"
+
+
+rule metrics_figures:
+    input:
+        metrics=expand(R("metrics", "{model}.json"), model=MODELS),
+        predictions=expand(R("predictions", "{model}.parquet"), model=MODELS),
+        split=R("split", "split.parquet"),
+        baselines=R("metrics", "baselines.json"),
+        baseline_predictions=R("metrics", "baseline_predictions.parquet"),
+        code=code("metrics"),
+    output:
         roc=report(
             R("figures", "metrics", "roc.png"),
             caption="../report/metrics_roc.rst",
@@ -90,16 +117,13 @@ rule metrics_summary:
         ),
     params:
         models=MODELS,
-        bootstrap=config["metrics"]["bootstrap"],
-        confidence=config["metrics"]["confidence"],
-        seed=config["seed"],
         dpi=config["figures"]["dpi"],
     log:
-        R("logs", "metrics", "summary.log"),
+        R("logs", "metrics", "figures.log"),
     conda:
         "../envs/analysis.yaml"
     script:
-        "../workflow/scripts/metrics_summary.py"
+        "../workflow/scripts/metrics_figures.py"
 
 
 if HAS_CASE_MODELS:
@@ -167,18 +191,11 @@ rule probes:
             category="Representations",
             labels={"model": "all", "content": "linear probes (table)"},
         ),
-        figure=report(
-            R("representations", "probes.png"),
-            caption="../report/probes_figure.rst",
-            category="Representations",
-            labels={"model": "all", "content": "linear probes (figure)"},
-        ),
     params:
         models=MODELS,
         folds=config["representations"]["probe_folds"],
         permutations=config["representations"]["probe_permutations"],
         seed=config["seed"],
-        dpi=config["figures"]["dpi"],
     log:
         R("logs", "representations", "probes.log"),
     benchmark:
@@ -187,3 +204,24 @@ rule probes:
         "../envs/analysis.yaml"
     script:
         "../workflow/scripts/probes.py"
+
+
+rule probes_figure:
+    input:
+        table=R("representations", "probes.tsv"),
+        code=code("representations"),
+    output:
+        report(
+            R("representations", "probes.png"),
+            caption="../report/probes_figure.rst",
+            category="Representations",
+            labels={"model": "all", "content": "linear probes (figure)"},
+        ),
+    params:
+        dpi=config["figures"]["dpi"],
+    log:
+        R("logs", "representations", "probes_figure.log"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/probes_figure.py"

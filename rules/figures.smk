@@ -37,7 +37,9 @@ def figures_targets():
     targets = [
         *expand(R("rollout", "{model}.npz"), model=MODELS),
         R("relevance", "phones.tsv"),
+        R("figures", "relevance", "phones.png"),
         R("relevance", "energy.tsv"),
+        R("figures", "relevance", "energy.png"),
     ]
     if not HAS_CASE_MODELS:  # evaluate.smk has warned: no cases, so no figures or comparison
         return targets
@@ -46,6 +48,7 @@ def figures_targets():
     return [
         *targets,
         R("relevance", "spread.tsv"),
+        R("figures", "relevance", "spread.png"),
         *expand(R("figures", "rollout", "{session}.{ext}"), session=sessions, ext=config["figures"]["formats"]),
     ]
 
@@ -114,12 +117,6 @@ rule relevance_phones:
             labels={"model": "all", "content": "relevance per phone (table)"},
         ),
         excluded=R("relevance", "phones_excluded.tsv"),
-        figure=report(
-            R("figures", "relevance", "phones.png"),
-            caption="../report/relevance_phones_figure.rst",
-            category="Relevance statistics",
-            labels={"model": "all", "content": "relevance per phone (figure)"},
-        ),
     params:
         models=MODELS,
         alignment_dir=R("alignment"),
@@ -127,7 +124,6 @@ rule relevance_phones:
         bootstrap=config["metrics"]["bootstrap"],
         confidence=config["metrics"]["confidence"],
         seed=config["seed"],
-        dpi=config["figures"]["dpi"],
     log:
         R("logs", "relevance", "phones.log"),
     benchmark:
@@ -136,6 +132,29 @@ rule relevance_phones:
         "../envs/analysis.yaml"
     script:
         "../workflow/scripts/relevance_phones.py"
+
+
+rule relevance_phones_figure:
+    input:
+        table=R("relevance", "phones.tsv"),
+        code=code("relevance", "figures", "textgrids", "align.status"),
+    output:
+        report(
+            R("figures", "relevance", "phones.png"),
+            caption="../report/relevance_phones_figure.rst",
+            category="Relevance statistics",
+            labels={"model": "all", "content": "relevance per phone (figure)"},
+        ),
+    params:
+        models=MODELS,
+        dpi=config["figures"]["dpi"],
+        confidence=config["metrics"]["confidence"],  # for the caption only
+    log:
+        R("logs", "relevance", "phones_figure.log"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/relevance_phones_figure.py"
 
 
 rule relevance_spread:
@@ -151,16 +170,9 @@ rule relevance_spread:
             labels={"model": "all", "content": "spread of the maps (table)"},
         ),
         recordings=R("relevance", "spread.parquet"),
-        figure=report(
-            R("figures", "relevance", "spread.png"),
-            caption="../report/relevance_spread_figure.rst",
-            category="Relevance statistics",
-            labels={"model": " | ".join(FIGURE_MODELS), "content": "spread of the maps (figure)"},
-        ),
     params:
         models=MODELS,
         pair=FIGURE_MODELS,
-        dpi=config["figures"]["dpi"],
     log:
         R("logs", "relevance", "spread.log"),
     benchmark:
@@ -169,6 +181,29 @@ rule relevance_spread:
         "../envs/analysis.yaml"
     script:
         "../workflow/scripts/relevance_spread.py"
+
+
+rule relevance_spread_figure:
+    input:
+        table=R("relevance", "spread.tsv"),
+        recordings=R("relevance", "spread.parquet"),
+        code=code("relevance", "figures", "textgrids", "align.status"),
+    output:
+        report(
+            R("figures", "relevance", "spread.png"),
+            caption="../report/relevance_spread_figure.rst",
+            category="Relevance statistics",
+            labels={"model": " | ".join(FIGURE_MODELS), "content": "spread of the maps (figure)"},
+        ),
+    params:
+        pair=FIGURE_MODELS,
+        dpi=config["figures"]["dpi"],
+    log:
+        R("logs", "relevance", "spread_figure.log"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/relevance_spread_figure.py"
 
 
 rule relevance_energy:
@@ -184,18 +219,11 @@ rule relevance_energy:
             labels={"model": "all", "content": "relevance against energy (table)"},
         ),
         recordings=R("relevance", "energy.parquet"),
-        figure=report(
-            R("figures", "relevance", "energy.png"),
-            caption="../report/relevance_energy_figure.rst",
-            category="Relevance statistics",
-            labels={"model": "all", "content": "relevance against energy (figure)"},
-        ),
     params:
         models=MODELS,
         bootstrap=config["metrics"]["bootstrap"],
         confidence=config["metrics"]["confidence"],
         seed=config["seed"],
-        dpi=config["figures"]["dpi"],
     log:
         R("logs", "relevance", "energy.log"),
     benchmark:
@@ -204,3 +232,24 @@ rule relevance_energy:
         "../envs/analysis.yaml"
     script:
         "../workflow/scripts/relevance_energy.py"
+
+
+rule relevance_energy_figure:
+    input:
+        recordings=R("relevance", "energy.parquet"),
+        code=code("relevance", "figures", "textgrids", "align.status"),
+    output:
+        report(
+            R("figures", "relevance", "energy.png"),
+            caption="../report/relevance_energy_figure.rst",
+            category="Relevance statistics",
+            labels={"model": "all", "content": "relevance against energy (figure)"},
+        ),
+    params:
+        dpi=config["figures"]["dpi"],
+    log:
+        R("logs", "relevance", "energy_figure.log"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/relevance_energy_figure.py"

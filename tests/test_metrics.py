@@ -19,6 +19,7 @@ from svd_explain.metrics import (
     summary_table,
     write_cases,
     write_metrics,
+    plot_summary,
     write_summary,
 )
 
@@ -215,9 +216,12 @@ def test_summary_table_and_figures_for_any_number_of_models(tmp_path, n_models):
         make_predictions(split, seed=i, noise=0.2 + 0.2 * i).to_parquet(predictions[name])
         write_metrics(predictions[name], tmp_path / "split.parquet", metrics[name], 50, 0.95, 13)
     out = {key: tmp_path / "out" / name for key, name in
-           (("summary", "summary.tsv"), ("baselines", "baselines.json"), ("roc", "roc.png"), ("confusion", "confusion.png"))}
+           (("summary", "summary.tsv"), ("baselines", "baselines.json"), ("baseline_predictions", "baselines.parquet"),
+            ("roc", "roc.png"), ("confusion", "confusion.png"))}
     write_summary(metrics, predictions, tmp_path / "sessions.parquet", tmp_path / "split.parquet",
-                  out["summary"], out["baselines"], out["roc"], out["confusion"], 50, 0.95, 13, dpi=60)
+                  out["summary"], out["baselines"], out["baseline_predictions"], 50, 0.95, 13)
+    plot_summary(metrics, predictions, tmp_path / "split.parquet", out["baselines"], out["baseline_predictions"],
+                 out["roc"], out["confusion"], dpi=60)
     table = pd.read_csv(out["summary"], sep="\t")
     assert table["model"].tolist() == [*metrics, "age_only", "sex_only"]
     assert table["kind"].tolist() == ["model"] * n_models + ["baseline"] * 2
@@ -230,12 +234,14 @@ def test_summary_table_and_figures_for_any_number_of_models(tmp_path, n_models):
     # The synthetic ages separate the classes: the age-only row shows the confound.
     assert table.set_index("model").loc["age_only", "test_uar"] > 0.9
     assert set(json.loads(out["baselines"].read_text())) == {"age_only", "sex_only"}
+    baselines = pd.read_parquet(out["baseline_predictions"])
+    assert baselines.groupby("baseline").size().to_dict() == {"age_only": len(split), "sex_only": len(split)}
     assert out["roc"].stat().st_size > 1000 and out["confusion"].stat().st_size > 1000
 
 
 def test_summary_refuses_a_model_named_like_a_baseline(tmp_path):
     with pytest.raises(ValueError, match="clash"):
-        write_summary({"age_only": "x"}, {"age_only": "y"}, *[tmp_path / "z"] * 6, 10, 0.95, 1)
+        write_summary({"age_only": "x"}, {"age_only": "y"}, *[tmp_path / "z"] * 5, 10, 0.95, 1)
 
 
 def test_summary_table_keeps_undefined_values_empty():

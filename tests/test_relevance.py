@@ -132,10 +132,11 @@ def test_phone_statistics_end_to_end(study):
     relevance.write_phone_relevance(
         ["freeze", "finetuned"], [study / "freeze.npz", study / "finetuned.npz"], study / "split.parquet",
         study / "alignment", study / "alignment" / "status", out / "phones.tsv", out / "excluded.tsv",
-        out / "phones.png", resamples=200, seed=1, dpi=60)
+        resamples=200, seed=1)
+    relevance.write_phones_figure(out / "phones.tsv", ["freeze", "finetuned"], out / "phones.png", dpi=60)
     table = pd.read_csv(out / "phones.tsv", sep="\t")
     assert list(table.columns) == ["model", "class", "word", "position", "phone", "mean_relevance", "ci_low",
-                                   "ci_high", "n_frames", "n_recordings", "rank"]
+                                   "ci_high", "n_frames", "n_recordings", "rank", "sentence_index"]
     # 5 aligned test recordings: 3 healthy (1, 5 and not 3), pathological 2, 4, 6
     assert set(table["n_recordings"]) == {2, 3}
     top = table[table["rank"] == 1]
@@ -144,6 +145,9 @@ def test_phone_statistics_end_to_end(study):
     assert o[("finetuned", "healthy")] > o[("freeze", "healthy")] > 1
     # phones in the order spoken
     assert table[(table["model"] == "freeze") & (table["class"] == "healthy")]["phone"].tolist() == ["ɡ", "uː", "n", "m", "ɔ", "n"]
+    # the figure reads the order back from the table
+    assert relevance.table_sentence_order(relevance.read_phone_table(out / "phones.tsv")) == [
+        ("guten", 0, "ɡ"), ("guten", 1, "uː"), ("guten", 2, "n"), ("morgen", 0, "m"), ("morgen", 1, "ɔ"), ("morgen", 2, "n")]
     excluded = pd.read_csv(out / "excluded.tsv", sep="\t")
     assert excluded.to_dict("records") == [{"session_id": 3, "reason": "not aligned: no path"}]
     assert (out / "phones.png").stat().st_size > 0
@@ -153,14 +157,17 @@ def test_spread_and_energy_end_to_end(study):
     out = study / "out"
     npz = [study / "freeze.npz", study / "finetuned.npz"]
     relevance.write_spread(["freeze", "finetuned"], npz, study / "split.parquet", ["freeze", "finetuned"],
-                           out / "spread.tsv", out / "spread.parquet", out / "spread.png", dpi=60)
+                           out / "spread.tsv", out / "spread.parquet")
+    relevance.write_spread_figure(out / "spread.tsv", out / "spread.parquet", ["freeze", "finetuned"],
+                                  out / "spread.png", dpi=60)
     table = pd.read_csv(out / "spread.tsv", sep="\t").set_index(["measure", "model"])
     comparison = table.loc[("area_50", "finetuned − freeze")]
     assert comparison["n"] == 6 and comparison["median"] < 0 and comparison["rank_biserial"] == -1.0
     per_recording = pd.read_parquet(out / "spread.parquet")
     assert len(per_recording) == 12 and set(per_recording["session_id"]) == {1, 2, 3, 4, 5, 6}
     relevance.write_energy(["freeze", "finetuned"], npz, study / "split.parquet", out / "energy.tsv",
-                           out / "energy.parquet", out / "energy.png", resamples=100, dpi=60)
+                           out / "energy.parquet", resamples=100)
+    relevance.write_energy_figure(out / "energy.parquet", out / "energy.png", dpi=60)
     energy = pd.read_csv(out / "energy.tsv", sep="\t")
     assert energy["n"].tolist() == [6, 6]
     assert energy["spearman_mean"].abs().max() < 0.2  # relevance drawn independently of power here
@@ -171,4 +178,4 @@ def test_statistics_refuse_missing_maps(study):
     np.savez(study / "partial.npz", **{"1.relevance": np.ones((4, 4)), "1.fbank": np.ones((4, 4))})
     with pytest.raises(KeyError, match="no relevance map for 5 test recording"):
         relevance.write_energy(["m"], [study / "partial.npz"], study / "split.parquet", study / "e.tsv",
-                               study / "e.parquet", study / "e.png")
+                               study / "e.parquet")

@@ -11,6 +11,7 @@ from svd_explain.representations import (
     probe_table,
     tsne_perplexity,
     write_probes,
+    write_probes_figure,
     write_representation_figure,
 )
 
@@ -118,8 +119,8 @@ def test_files_for_any_number_of_models(tmp_path, meta, n_models):
     for i in range(n_models):
         paths[f"model_{i}"] = tmp_path / f"model_{i}.parquet"
         write_embeddings(paths[f"model_{i}"], meta, embeddings_encoding(meta, "sex", "male", seed=i))
-    table = write_probes(paths, tmp_path / "split.parquet", tmp_path / "p" / "probes.tsv", tmp_path / "p" / "probes.png",
-                         folds=3, permutations=2, seed=0, dpi=60)
+    table = write_probes(paths, tmp_path / "split.parquet", tmp_path / "p" / "probes.tsv", folds=3, permutations=2, seed=0)
+    write_probes_figure(tmp_path / "p" / "probes.tsv", tmp_path / "p" / "probes.png", dpi=60)
     written = pd.read_csv(tmp_path / "p" / "probes.tsv", sep="\t")
     assert len(written) == len(table) == 3 * n_models
     assert written["model"].unique().tolist() == list(paths)

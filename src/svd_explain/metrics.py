@@ -332,12 +332,13 @@ def plot_confusion(predictions, results, path, split_name="test", dpi=200):
 
 def write_summary(
     model_metrics, model_predictions, catalog_parquet, split_parquet, summary_tsv, baselines_json,
-    roc_png, confusion_png, resamples, confidence, seed, dpi=200,
+    baseline_predictions_parquet, resamples, confidence, seed,
 ):
     """The side-by-side table of every model (`model_metrics`: {name: metrics JSON},
     `model_predictions`: {name: predictions Parquet}, same names) and of the age-only and
-    sex-only baselines (evaluated here like a model, their metrics written to
-    `baselines_json`), plus the test-split ROC and confusion figures."""
+    sex-only baselines (evaluated here like a model: their metrics written to
+    `baselines_json`, their predictions, with a `baseline` column, to
+    `baseline_predictions_parquet` for the figures)."""
     if set(model_metrics) != set(model_predictions) or not model_metrics:
         raise ValueError("need metrics and predictions for the same, non-empty set of models")
     overlap = set(model_metrics) & set(BASELINES)
@@ -346,9 +347,10 @@ def write_summary(
     split = pd.read_parquet(split_parquet)
     catalog = pd.read_parquet(catalog_parquet)
     results = {name: json.loads(Path(path).read_text(encoding="utf-8")) for name, path in model_metrics.items()}
-    predictions = {name: check_predictions(pd.read_parquet(path), split) for name, path in model_predictions.items()}
+    for path in model_predictions.values():
+        check_predictions(pd.read_parquet(path), split)
     kinds = dict.fromkeys(results, "model")
-    notes = {}
+    notes, predictions = {}, {}
     for name, feature in BASELINES.items():
         predictions[name], notes[name] = baseline_predictions(catalog, split, feature)
         # The baselines may lack sessions (missing ages): evaluate them on the sessions they have.
@@ -358,12 +360,39 @@ def write_summary(
         )
         kinds[name] = "baseline"
     _write_json({name: results[name] for name in BASELINES}, baselines_json)
+    Path(baseline_predictions_parquet).parent.mkdir(parents=True, exist_ok=True)
+    pd.concat([table.assign(baseline=name) for name, table in predictions.items()], ignore_index=True).to_parquet(
+        baseline_predictions_parquet, index=False
+    )
     table = summary_table(results, kinds, notes)
     Path(summary_tsv).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(summary_tsv, sep="\t", index=False, float_format="%.4f")
+    return table
+
+
+def plot_summary(
+    model_metrics, model_predictions, split_parquet, baselines_json, baseline_predictions_parquet,
+    roc_png, confusion_png, dpi=200,
+):
+    """The test-split ROC figure (models and baselines) and confusion figure (models) from what
+    `write_metrics` and `write_summary` wrote (`model_metrics`, `model_predictions`: {name:
+    path}, same names)."""
+    if set(model_metrics) != set(model_predictions) or not model_metrics:
+        raise ValueError("need metrics and predictions for the same, non-empty set of models")
+    split = pd.read_parquet(split_parquet)
+    results = {name: json.loads(Path(path).read_text(encoding="utf-8")) for name, path in model_metrics.items()}
+    predictions = {name: check_predictions(pd.read_parquet(path), split) for name, path in model_predictions.items()}
+    kinds = dict.fromkeys(results, "model")
+    baseline_results = json.loads(Path(baselines_json).read_text(encoding="utf-8"))
+    baselines = pd.read_parquet(baseline_predictions_parquet)
+    for name in BASELINES:
+        if name not in baseline_results or not (baselines["baseline"] == name).any():
+            raise ValueError(f"{baselines_json} / {baseline_predictions_parquet}: no {name} baseline")
+        results[name] = baseline_results[name]
+        predictions[name] = baselines.loc[baselines["baseline"] == name].drop(columns="baseline")
+        kinds[name] = "baseline"
     plot_roc(predictions, results, kinds, roc_png, dpi=dpi)
     plot_confusion({name: predictions[name] for name in model_metrics}, results, confusion_png, dpi=dpi)
-    return table
 
 
 CASES = {  # (freeze right, finetuned right) -> case

@@ -149,7 +149,8 @@ def sentence_order(occurrences):
 def phone_table(occurrences, resamples=1000, confidence=0.95, seed=0):
     """Aggregate per-occurrence rows (model, session_id, speaker_id, class, word, position,
     phone, start, n_frames, relevance) to the phone table, in sentence order; `rank` 1 = the
-    most relevant phone of the model and class."""
+    most relevant phone of the model and class, `sentence_index` the place of (word, position,
+    phone) in the sentence over all recordings (`sentence_order`), which the figure follows."""
     rng = np.random.default_rng(seed)
     keys = ["model", "class", "word", "position", "phone"]
     per_recording = (
@@ -165,8 +166,20 @@ def phone_table(occurrences, resamples=1000, confidence=0.95, seed=0):
     table = pd.DataFrame(rows)
     table["rank"] = table.groupby(["model", "class"])["mean_relevance"].rank(ascending=False, method="min").astype(int)
     order = {key: index for index, key in enumerate(sentence_order(occurrences))}
-    table["order"] = [order[key] for key in zip(table["word"], table["position"], table["phone"])]
-    return table.sort_values(["model", "class", "order"]).drop(columns="order").reset_index(drop=True)
+    table["sentence_index"] = [order[key] for key in zip(table["word"], table["position"], table["phone"])]
+    return table.sort_values(["model", "class", "sentence_index"]).reset_index(drop=True)
+
+
+def read_phone_table(table_path):
+    """A phone table written by `write_phone_relevance` (the word "" outside every word stays "")."""
+    return pd.read_csv(table_path, sep="\t", dtype={"word": str, "phone": str}, keep_default_na=False,
+                       na_values={column: [""] for column in ("mean_relevance", "ci_low", "ci_high")})
+
+
+def table_sentence_order(table):
+    """The (word, position, phone) keys of a phone table in the order they are spoken."""
+    keys = table.drop_duplicates("sentence_index").sort_values("sentence_index")
+    return list(zip(keys["word"], keys["position"], keys["phone"]))
 
 
 def plot_phones(table, models, sentence_order, path, dpi=200):
@@ -206,8 +219,8 @@ def plot_phones(table, models, sentence_order, path, dpi=200):
 
 
 def write_phone_relevance(models, npz_paths, split_path, alignment_dir, status_dir, table_path,
-                          excluded_path, figure_path, resamples=1000, confidence=0.95, seed=0, dpi=200):
-    """phones.tsv, the table of test recordings left out (no alignment) and the phone figure."""
+                          excluded_path, resamples=1000, confidence=0.95, seed=0):
+    """phones.tsv and the table of test recordings left out (no alignment)."""
     test = recordings_with_maps(split_path, npz_paths)
     aligned, excluded = {}, []
     for session in test["session_id"]:
@@ -239,7 +252,6 @@ def write_phone_relevance(models, npz_paths, split_path, alignment_dir, status_d
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(table_path, sep="\t", index=False, float_format="%.5f")
     pd.DataFrame(excluded, columns=["session_id", "reason"]).to_csv(excluded_path, sep="\t", index=False)
-    plot_phones(table, models, sentence_order(occurrences), figure_path, dpi)
     for (model, cls), rows in table.groupby(["model", "class"]):
         keys = list(zip(rows["word"], rows["position"], rows["phone"]))
         study = rows[[is_study_phone(*key, keys) for key in keys]]
@@ -319,8 +331,14 @@ def plot_spread(per_recording, pair, table, path, dpi=200):
         plt.close(figure)
 
 
-def write_spread(models, npz_paths, split_path, pair, table_path, recordings_path, figure_path, dpi=200):
-    """spread.tsv, the per-recording values (parquet) and the spread figure."""
+def write_phones_figure(table_path, models, figure_path, dpi=200):
+    """The phone figure (`plot_phones`) of a table written by `write_phone_relevance`."""
+    table = read_phone_table(table_path)
+    plot_phones(table, models, table_sentence_order(table), figure_path, dpi)
+
+
+def write_spread(models, npz_paths, split_path, pair, table_path, recordings_path):
+    """spread.tsv and the per-recording values (parquet)."""
     missing = set(pair) - set(models)
     if missing:
         raise ValueError(f"the compared models {sorted(missing)} have no rollout")
@@ -335,8 +353,13 @@ def write_spread(models, npz_paths, split_path, pair, table_path, recordings_pat
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(table_path, sep="\t", index=False, float_format="%.5g")
     per_recording.to_parquet(recordings_path, index=False)
-    plot_spread(per_recording, pair, table, figure_path, dpi)
     log.info("spread:\n%s", table.to_string())
+
+
+def write_spread_figure(table_path, recordings_path, pair, figure_path, dpi=200):
+    """The spread figure (`plot_spread`) of the files written by `write_spread`."""
+    table = pd.read_csv(table_path, sep="\t")
+    plot_spread(pd.read_parquet(recordings_path), pair, table, figure_path, dpi)
 
 
 # --- energy ---------------------------------------------------------------------------------
@@ -394,9 +417,9 @@ def plot_energy(per_recording, path, dpi=200):
         plt.close(figure)
 
 
-def write_energy(models, npz_paths, split_path, table_path, recordings_path, figure_path, resamples=1000,
-                 confidence=0.95, seed=0, dpi=200):
-    """energy.tsv, the per-recording values (parquet) and the energy figure."""
+def write_energy(models, npz_paths, split_path, table_path, recordings_path, resamples=1000, confidence=0.95,
+                 seed=0):
+    """energy.tsv and the per-recording values (parquet)."""
     test = recordings_with_maps(split_path, npz_paths)
     rows = []
     for model, npz_path in zip(models, npz_paths, strict=True):
@@ -408,5 +431,9 @@ def write_energy(models, npz_paths, split_path, table_path, recordings_path, fig
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(table_path, sep="\t", index=False, float_format="%.5g")
     per_recording.to_parquet(recordings_path, index=False)
-    plot_energy(per_recording, figure_path, dpi)
     log.info("energy:\n%s", table.to_string())
+
+
+def write_energy_figure(recordings_path, figure_path, dpi=200):
+    """The energy figure (`plot_energy`) of the per-recording values written by `write_energy`."""
+    plot_energy(pd.read_parquet(recordings_path), figure_path, dpi)

@@ -214,13 +214,16 @@ def plot_probes(table, path, dpi=200):
     plt.close(fig)
 
 
-def write_probes(model_embeddings, split_parquet, probes_tsv, probes_png, folds, permutations, seed, dpi=200):
-    """Probe every model's embeddings (`model_embeddings`: {name: Parquet}) and write the table
-    and its figure."""
+def write_probes(model_embeddings, split_parquet, probes_tsv, folds, permutations, seed):
+    """Probe every model's embeddings (`model_embeddings`: {name: Parquet}) and write the table."""
     split = pd.read_parquet(split_parquet)
     models = {name: load_embeddings(path, split) for name, path in model_embeddings.items()}
     table = probe_table(models, folds, permutations, seed)
     Path(probes_tsv).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(probes_tsv, sep="\t", index=False, float_format="%.4f")
-    plot_probes(table, probes_png, dpi)
     return table
+
+
+def write_probes_figure(probes_tsv, probes_png, dpi=200):
+    """The figure of a probe table written by `write_probes`."""
+    plot_probes(pd.read_csv(probes_tsv, sep="\t"), probes_png, dpi)

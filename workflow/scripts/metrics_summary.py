@@ -11,10 +11,8 @@ write_summary(
     snakemake.input.split,
     snakemake.output.summary,
     snakemake.output.baselines,
-    snakemake.output.roc,
-    snakemake.output.confusion,
+    snakemake.output.baseline_predictions,
     snakemake.params.bootstrap,
     snakemake.params.confidence,
     snakemake.params.seed,
-    snakemake.params.dpi,
 )

@@ -8,9 +8,7 @@ write_probes(
     dict(zip(snakemake.params.models, snakemake.input.embeddings)),
     snakemake.input.split,
     snakemake.output.table,
-    snakemake.output.figure,
     snakemake.params.folds,
     snakemake.params.permutations,
     snakemake.params.seed,
-    snakemake.params.dpi,
 )

@@ -10,9 +10,7 @@ write_energy(
     split_path=snakemake.input.split,
     table_path=snakemake.output.table,
     recordings_path=snakemake.output.recordings,
-    figure_path=snakemake.output.figure,
     resamples=snakemake.params.bootstrap,
     confidence=snakemake.params.confidence,
     seed=snakemake.params.seed,
-    dpi=snakemake.params.dpi,
 )

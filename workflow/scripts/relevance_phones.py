@@ -12,9 +12,7 @@ write_phone_relevance(
     status_dir=snakemake.params.status_dir,
     table_path=snakemake.output.table,
     excluded_path=snakemake.output.excluded,
-    figure_path=snakemake.output.figure,
     resamples=snakemake.params.bootstrap,
     confidence=snakemake.params.confidence,
     seed=snakemake.params.seed,
-    dpi=snakemake.params.dpi,
 )

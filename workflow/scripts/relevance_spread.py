@@ -11,6 +11,4 @@ write_spread(
     pair=snakemake.params.pair,
     table_path=snakemake.output.table,
     recordings_path=snakemake.output.recordings,
-    figure_path=snakemake.output.figure,
-    dpi=snakemake.params.dpi,
 )

@@ -1,0 +1,7 @@
+from svd_explain.logs import log_to
+
+log_to(snakemake.log[0])
+
+from svd_explain.representations import write_probes_figure
+
+write_probes_figure(snakemake.input.table, snakemake.output[0], snakemake.params.dpi)
