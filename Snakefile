@@ -1,11 +1,13 @@
 # svd-explain: explainable voice-disorder detection on the Saarbrücken Voice Database.
 # Thin on purpose: configuration, validation, the stages, and the final targets.
+import os
+
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: workflow.basedir + "/config.yaml"
+configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
 validate(config, "workflow/schemas/config.schema.yaml")

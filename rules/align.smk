@@ -15,10 +15,6 @@ ALIGN_PHRASE = str(BASE / "resources" / "phrase.txt")
 ALIGN_LEXICON = str(BASE / "resources" / "lexicon.txt")
 
 
-def alignment_statuses(wildcards):
-    return expand(R("alignment", "status", "{session}.json"), session=session_ids())
-
-
 if ALIGN["backend"] == "kaldi":
     ALIGN_KALDI = ALIGN["kaldi"]
     # A fixed, already trained model folder, or the one trained here.

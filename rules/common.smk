@@ -1,8 +1,11 @@
 # Shared helpers for the rules: paths, the code each rule depends on, and the session lists
 # that come out of the catalog checkpoint.
 import functools
+import importlib.util
 import os
 from pathlib import Path
+
+from snakemake.logging import logger
 
 import pandas as pd
 
@@ -43,18 +46,17 @@ def code(*modules):
 
 @functools.lru_cache(maxsize=8)
 def _read_table(path, mtime):
-    return pd.read_parquet(path)
+    return pd.read_csv(path, sep="\t") if path.endswith(".tsv") else pd.read_parquet(path)
+
+
+def read_table(path):
+    """A Parquet or TSV table written by an earlier job, read again only when it changes."""
+    return _read_table(path, os.path.getmtime(path))
 
 
 def catalog_table():
     """The catalog as a table; only valid after the catalog checkpoint ran."""
-    path = checkpoints.catalog.get().output.sessions
-    return _read_table(path, os.path.getmtime(path))
-
-
-def split_table():
-    path = R("split", "split.parquet")
-    return _read_table(path, os.path.getmtime(path))
+    return read_table(checkpoints.catalog.get().output.sessions)
 
 
 def session_ids():
@@ -75,6 +77,21 @@ def all_recordings(wildcards):
 
 
 MODELS = list(config["models"])
+# Model names only, so that {model}.json never matches summary or baselines.
+MODEL_PATTERN = "|".join(MODELS)
+
+
+# The two models the cases compare (the study's pair); other models get metrics and probes only.
+CASE_MODELS = {
+    "freeze": config["cases"]["freeze"],
+    "finetuned": config["cases"]["finetuned"],
+}
+HAS_CASE_MODELS = all(model in MODELS for model in CASE_MODELS.values())
+if not HAS_CASE_MODELS:
+    logger.warning(
+        f"No cases (results/cases.tsv): the models {sorted(CASE_MODELS.values())} are not all in "
+        f"config['models'] ({MODELS}); the cases rule is skipped."
+    )
 
 
 def final_targets(wildcards):
@@ -93,3 +110,115 @@ def final_targets(wildcards):
         *evaluate_targets(),
         *figures_targets(),
     ]
+
+
+# --- per-stage inputs and targets (functions live here, rules in the stage files) ---
+
+
+def corpus_root():
+    if config["corpus"]["source"] == "synthetic":
+        return R("corpus", "synthetic")
+    if not config["corpus"]["root"]:
+        raise ValueError("corpus.root must name the SVD download when corpus.source is svd")
+    return config["corpus"]["root"]
+
+
+def session_table():
+    """The session table in the official column format."""
+    if config["corpus"]["source"] == "synthetic":
+        return R("corpus", "synthetic", "summary.csv")
+    if config["corpus"]["metadata"]:
+        return config["corpus"]["metadata"]
+    # The official table shipped inside the sbvoicedb package (found without importing it).
+    return str(Path(importlib.util.find_spec("sbvoicedb").origin).with_name("summary.csv"))
+
+
+def catalog_inputs(wildcards):
+    inputs = {"categories": str(BASE / "resources" / "pathology_categories.tsv")}
+    if config["corpus"]["source"] == "synthetic":
+        inputs["corpus"] = corpus_root()
+    else:
+        inputs["metadata"] = session_table()
+    return inputs
+
+
+def alignment_statuses(wildcards):
+    return expand(R("alignment", "status", "{session}.json"), session=session_ids())
+
+
+# A GPU is requested (on a cluster) only when the config lets training use one.
+GPUS = 1 if config["training"]["device"] == "auto" else 0
+
+
+def checkpoint_source(wildcards):
+    """The files of a local checkpoint folder, so that replacing them rebuilds the base."""
+    source = Path(config["checkpoint"]["source"])
+    if config["checkpoint"]["source"] != "tiny" and source.is_dir():
+        return sorted(str(p) for p in source.iterdir() if p.is_file())
+    return []
+
+
+def evaluate_targets():
+    """Every output of this stage, for `rule all`."""
+    return [
+        *expand(R("metrics", "{model}.json"), model=MODELS),
+        R("metrics", "summary.tsv"),
+        R("figures", "metrics", "roc.png"),
+        R("figures", "metrics", "confusion.png"),
+        *expand(R("figures", "representations", "{model}.png"), model=MODELS),
+        R("representations", "probes.tsv"),
+        R("representations", "probes.png"),
+        *([R("cases.tsv")] if HAS_CASE_MODELS else []),
+    ]
+
+
+# The study pair, drawn side by side and compared: the models the cases compare.
+FIGURE_MODELS = [CASE_MODELS["freeze"], CASE_MODELS["finetuned"]]
+
+
+def figure_case(wildcards):
+    """The report subcategory of a recording's figure: its case (the caption explains them)."""
+    path = R("cases.tsv")
+    cases = read_table(path).set_index("session_id")["case"]
+    return f"case {cases[int(wildcards.session)]}"
+
+
+def figure_outputs():
+    png = report(
+        R("figures", "rollout", "{session}.png"),
+        caption="../report/rollout_figure.rst",
+        category="Relevance maps by case",
+        subcategory=figure_case,
+        labels={"session": "{session}", "models": " | ".join(FIGURE_MODELS)},
+    )
+    pdf = [R("figures", "rollout", "{session}.pdf")] if "pdf" in config["figures"]["formats"] else []
+    return [png, *pdf]
+
+
+def figures_targets():
+    """Every output of the rollout and figures stages, for `rule all` (call it inside an input
+    function: the figure list comes from a checkpoint)."""
+    targets = [
+        *expand(R("rollout", "{model}.npz"), model=MODELS),
+        R("relevance", "phones.tsv"),
+        R("figures", "relevance", "phones.png"),
+        R("relevance", "energy.tsv"),
+        R("figures", "relevance", "energy.png"),
+    ]
+    if not HAS_CASE_MODELS:  # evaluate.smk has warned: no cases, so no figures or comparison
+        return targets
+    selection = checkpoints.figure_selection.get().output[0]
+    sessions = read_table(selection)["session_id"]
+    return [
+        *targets,
+        R("relevance", "spread.tsv"),
+        R("figures", "relevance", "spread.png"),
+        *expand(R("figures", "rollout", "{session}.{ext}"), session=sessions, ext=config["figures"]["formats"]),
+    ]
+
+
+def all_alignments(wildcards):
+    return {
+        "alignments": expand(R("alignment", "{session}.TextGrid"), session=session_ids()),
+        "statuses": expand(R("alignment", "status", "{session}.json"), session=session_ids()),
+    }

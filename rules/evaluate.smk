@@ -1,36 +1,6 @@
 # Evaluation of the trained models: metrics with speaker-bootstrap CIs, the side-by-side table
 # with the age-only and sex-only baselines, the O / X / A / B cases, and what the pooled
 # embeddings encode (2-D maps, linear probes).
-from snakemake.logging import logger
-
-# The two models the cases compare (the study's pair); other models get metrics and probes only.
-CASE_MODELS = {
-    "freeze": config["cases"]["freeze"],
-    "finetuned": config["cases"]["finetuned"],
-}
-HAS_CASE_MODELS = all(model in MODELS for model in CASE_MODELS.values())
-if not HAS_CASE_MODELS:
-    logger.warning(
-        f"No cases (results/cases.tsv): the models {sorted(CASE_MODELS.values())} are not all in "
-        f"config['models'] ({MODELS}); the cases rule is skipped."
-    )
-
-# Model names only, so that {model}.json never matches summary or baselines.
-MODEL_PATTERN = "|".join(MODELS)
-
-
-def evaluate_targets():
-    """Every output of this stage, for `rule all`."""
-    return [
-        *expand(R("metrics", "{model}.json"), model=MODELS),
-        R("metrics", "summary.tsv"),
-        R("figures", "metrics", "roc.png"),
-        R("figures", "metrics", "confusion.png"),
-        *expand(R("figures", "representations", "{model}.png"), model=MODELS),
-        R("representations", "probes.tsv"),
-        R("representations", "probes.png"),
-        *([R("cases.tsv")] if HAS_CASE_MODELS else []),
-    ]
 
 
 rule metrics:

@@ -3,62 +3,6 @@
 # Which recordings get a figure is known only once the cases exist: the figure_selection
 # checkpoint writes the chosen sessions, and figures_targets() reads them.
 
-# The study pair, drawn side by side and compared: the models the cases compare.
-FIGURE_MODELS = [CASE_MODELS["freeze"], CASE_MODELS["finetuned"]]
-
-
-@functools.lru_cache(maxsize=4)
-def _read_tsv(path, mtime):
-    return pd.read_csv(path, sep="\t")
-
-
-def figure_case(wildcards):
-    """The report subcategory of a recording's figure: its case (the caption explains them)."""
-    path = R("cases.tsv")
-    cases = _read_tsv(path, os.path.getmtime(path)).set_index("session_id")["case"]
-    return f"case {cases[int(wildcards.session)]}"
-
-
-def figure_outputs():
-    png = report(
-        R("figures", "rollout", "{session}.png"),
-        caption="../report/rollout_figure.rst",
-        category="Relevance maps by case",
-        subcategory=figure_case,
-        labels={"session": "{session}", "models": " | ".join(FIGURE_MODELS)},
-    )
-    pdf = [R("figures", "rollout", "{session}.pdf")] if "pdf" in config["figures"]["formats"] else []
-    return [png, *pdf]
-
-
-def figures_targets():
-    """Every output of the rollout and figures stages, for `rule all` (call it inside an input
-    function: the figure list comes from a checkpoint)."""
-    targets = [
-        *expand(R("rollout", "{model}.npz"), model=MODELS),
-        R("relevance", "phones.tsv"),
-        R("figures", "relevance", "phones.png"),
-        R("relevance", "energy.tsv"),
-        R("figures", "relevance", "energy.png"),
-    ]
-    if not HAS_CASE_MODELS:  # evaluate.smk has warned: no cases, so no figures or comparison
-        return targets
-    selection = checkpoints.figure_selection.get().output[0]
-    sessions = _read_tsv(selection, os.path.getmtime(selection))["session_id"]
-    return [
-        *targets,
-        R("relevance", "spread.tsv"),
-        R("figures", "relevance", "spread.png"),
-        *expand(R("figures", "rollout", "{session}.{ext}"), session=sessions, ext=config["figures"]["formats"]),
-    ]
-
-
-def all_alignments(wildcards):
-    return {
-        "alignments": expand(R("alignment", "{session}.TextGrid"), session=session_ids()),
-        "statuses": expand(R("alignment", "status", "{session}.json"), session=session_ids()),
-    }
-
 
 checkpoint figure_selection:
     input:

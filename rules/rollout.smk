@@ -4,7 +4,7 @@
 
 rule rollout:
     wildcard_constraints:
-        model=MODEL_NAMES,
+        model=MODEL_PATTERN,
     input:
         model=R("models", "{model}"),
         split=R("split", "split.parquet"),

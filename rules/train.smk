@@ -3,19 +3,6 @@
 # Trainer checkpoints live in results/work/train/{model}/, outside the outputs, so that a
 # killed training resumes from its last epoch when rerun (src/svd_explain/train.py).
 
-MODEL_NAMES = "|".join(MODELS)
-
-# A GPU is requested (on a cluster) only when the config lets training use one.
-GPUS = 1 if config["training"]["device"] == "auto" else 0
-
-
-def checkpoint_source(wildcards):
-    """The files of a local checkpoint folder, so that replacing them rebuilds the base."""
-    source = Path(config["checkpoint"]["source"])
-    if config["checkpoint"]["source"] != "tiny" and source.is_dir():
-        return sorted(str(p) for p in source.iterdir() if p.is_file())
-    return []
-
 
 rule base_checkpoint:
     input:
@@ -39,7 +26,7 @@ rule base_checkpoint:
 
 rule train_model:
     wildcard_constraints:
-        model=MODEL_NAMES,
+        model=MODEL_PATTERN,
     input:
         base=R("checkpoint", "base"),
         split=R("split", "split.parquet"),
@@ -68,7 +55,7 @@ rule train_model:
 
 rule predict:
     wildcard_constraints:
-        model=MODEL_NAMES,
+        model=MODEL_PATTERN,
     input:
         model=R("models", "{model}"),
         split=R("split", "split.parquet"),
