@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import soundfile
 import torch
 from transformers import ASTConfig, ASTFeatureExtractor
 
@@ -37,22 +36,11 @@ from svd_explain.features import load_inputs, log_mel  # noqa: E402
 from svd_explain.figures import Panel, draw_relevance_figure  # noqa: E402
 from svd_explain.textgrids import Segment  # noqa: E402
 
+from ast_length import write_phrases  # noqa: E402  (the same test phrases as that benchmark)
+
 MAX_LENGTH = 1024
 SEED = 13
 LEXICON = Path(__file__).resolve().parents[1] / "resources" / "lexicon.txt"
-
-
-def write_phrases(folder, n, seed):
-    """n synthetic 2–4 s phrases at 16 kHz (a harmonic voice with a gliding f0)."""
-    rng = np.random.default_rng(seed)
-    paths = []
-    for index in range(n):
-        t = np.arange(int(rng.uniform(2, 4) * 16000)) / 16000
-        phase = 2 * np.pi * np.cumsum(rng.uniform(100, 220) * (1 + 0.1 * np.sin(np.pi * t))) / 16000
-        voice = 0.1 * sum(np.sin(k * phase) / k for k in range(1, 8)) + 0.005 * rng.standard_normal(t.size)
-        paths.append(Path(folder, f"{index}.wav"))
-        soundfile.write(paths[-1], voice.astype(np.float32), 16000, subtype="PCM_16")
-    return paths
 
 
 def full_size_model(device):
