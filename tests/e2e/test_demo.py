@@ -19,7 +19,7 @@ def test_catalog_and_audio(finished_demo):
         assert (info.samplerate, info.channels) == (16000, 1)
 
 
-def test_dry_run_plans_the_whole_workflow_on_a_fresh_directory(tmp_path):
+def test_dry_run_on_a_fresh_directory_plans_up_to_the_catalog(tmp_path):
     result = snakemake(new_workdir(tmp_path / "fresh"), "-n", "--cores", "2")
     assert "synthetic_corpus" in result.stdout and "catalog" in result.stdout
 
