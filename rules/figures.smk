@@ -52,7 +52,7 @@ rule relevance_phones:
         unpack(all_alignments),
         rollouts=expand(R("rollout", "{model}.npz"), model=MODELS),
         split=R("split", "split.parquet"),
-        code=code("relevance", "figures", "textgrids", "align.status"),
+        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
     output:
         table=report(
             R("relevance", "phones.tsv"),
@@ -81,7 +81,7 @@ rule relevance_phones:
 rule relevance_phones_figure:
     input:
         table=R("relevance", "phones.tsv"),
-        code=code("relevance", "figures", "textgrids", "align.status"),
+        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
     output:
         report(
             R("figures", "relevance", "phones.png"),
@@ -105,7 +105,7 @@ rule relevance_spread:
     input:
         rollouts=expand(R("rollout", "{model}.npz"), model=MODELS),
         split=R("split", "split.parquet"),
-        code=code("relevance", "figures", "textgrids", "align.status"),
+        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
     output:
         table=report(
             R("relevance", "spread.tsv"),
@@ -131,7 +131,7 @@ rule relevance_spread_figure:
     input:
         table=R("relevance", "spread.tsv"),
         recordings=R("relevance", "spread.parquet"),
-        code=code("relevance", "figures", "textgrids", "align.status"),
+        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
     output:
         report(
             R("figures", "relevance", "spread.png"),
@@ -154,7 +154,7 @@ rule relevance_energy:
     input:
         rollouts=expand(R("rollout", "{model}.npz"), model=MODELS),
         split=R("split", "split.parquet"),
-        code=code("relevance", "figures", "textgrids", "align.status"),
+        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
     output:
         table=report(
             R("relevance", "energy.tsv"),
@@ -181,7 +181,7 @@ rule relevance_energy:
 rule relevance_energy_figure:
     input:
         recordings=R("relevance", "energy.parquet"),
-        code=code("relevance", "figures", "textgrids", "align.status"),
+        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
     output:
         report(
             R("figures", "relevance", "energy.png"),

@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from svd_explain.metrics import speaker_bootstrap_weights  # noqa: E402
 from svd_explain.figures import CLASS_NAMES, FONT_SIZE, FRAME_SHIFT_S, WINDOW_S  # noqa: E402
 from svd_explain.align.status import read_status  # noqa: E402
 from svd_explain.textgrids import read_alignment  # noqa: E402
@@ -125,11 +126,11 @@ def phone_relevance(relevance, words, phones):
 
 def speaker_bootstrap_interval(values, speakers, resamples, confidence, rng):
     """Percentile interval of the mean of `values`, resampling speakers with replacement."""
-    frame = pd.DataFrame({"value": values, "speaker": speakers}).groupby("speaker")["value"].agg(["sum", "count"])
-    if len(frame) < 2:
+    speakers = np.asarray(speakers)
+    if len(np.unique(speakers)) < 2:
         return np.nan, np.nan
-    picks = rng.integers(0, len(frame), size=(resamples, len(frame)))
-    means = frame["sum"].to_numpy()[picks].sum(axis=1) / frame["count"].to_numpy()[picks].sum(axis=1)
+    weights = speaker_bootstrap_weights(speakers, resamples, rng)
+    means = weights @ np.asarray(values, dtype=np.float64) / weights.sum(axis=1)
     tail = (1 - confidence) / 2
     return tuple(np.quantile(means, [tail, 1 - tail]))
 
