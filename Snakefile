@@ -1,16 +1,30 @@
 # svd-explain: explainable voice-disorder detection on the Saarbrücken Voice Database.
 # Thin on purpose: configuration, validation, the stages, and the final targets.
 import os
+import sys
 
-from snakemake.utils import min_version, validate
+from snakemake.logging import logger
+from snakemake.settings.types import DeploymentMethod
+from snakemake.utils import min_version
 
 min_version("9.0")
+
+# The package, importable here and in every job: with --sdm conda Snakemake drops PYTHONPATH
+# from the jobs, and each job's script preamble carries this process's sys.path instead.
+sys.path.insert(0, os.path.join(workflow.basedir, "src"))
+from svd_explain import config_checks
 
 
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+# Errors a user can make in the config stop the run here, one line each, before any job;
+# jobs (subprocesses, cluster jobs) only fill in the defaults again.
+config_checks.validate(config)
+if workflow.is_main_process:
+    config_checks.run_checks(
+        config, conda=DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method, warn=logger.warning
+    )
 
 
 include: "rules/common.smk"

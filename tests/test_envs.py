@@ -13,6 +13,7 @@ import ast
 import functools
 import importlib.metadata
 import json
+import os
 import re
 import subprocess
 import sys
@@ -45,7 +46,8 @@ LOAD_RULES = textwrap.dedent(
     from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
     snakefile, workdir, configfile = sys.argv[1:4]
-    # A config for the real SVD names no download (corpus.root); any folder does for loading.
+    # A config for the real SVD names no download (corpus.root): the work folder holds a
+    # phrase recording, which is all the parse-time checks look for.
     config = {"corpus": {"root": workdir}}
     with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
         workflow = api.workflow(
@@ -81,6 +83,30 @@ def configfiles():
     return [ROOT / "config.yaml", *sorted((ROOT / "config").glob("*.yaml"))]
 
 
+def real_world(workdir):
+    """What the parse-time checks of a real-SVD config look for, faked in `workdir`: a phrase
+    recording (corpus.root = workdir), every config's checkpoint in a Hugging Face cache, and
+    the stand-in mfa on the PATH. Returns the environment to load the workflow with."""
+    workdir = Path(workdir)
+    (workdir / "1-phrase.wav").write_bytes(b"")
+    cache = workdir / "hf-cache"
+    for configfile in configfiles():
+        source = (yaml.safe_load(configfile.read_text()).get("checkpoint") or {}).get("source", "")
+        if "/" in source and not Path(source).exists():
+            snapshot = cache / f"models--{source.replace('/', '--')}" / "snapshots" / "0"
+            snapshot.mkdir(parents=True, exist_ok=True)
+            (snapshot.parents[1] / "refs").mkdir(exist_ok=True)
+            (snapshot.parents[1] / "refs" / "main").write_text("0")
+            for name in ("config.json", "preprocessor_config.json", "model.safetensors"):
+                (snapshot / name).write_text("{}")
+    fake_bin = workdir / "bin"
+    fake_bin.mkdir(exist_ok=True)
+    if not (fake_bin / "mfa").exists():
+        (fake_bin / "mfa").symlink_to(ROOT / "tests" / "fake_mfa" / "mfa")
+    path = os.pathsep.join([str(fake_bin), os.environ.get("PATH", "")])
+    return dict(os.environ, HF_HUB_CACHE=str(cache), PATH=path)
+
+
 @functools.cache
 def workflow_rules(configfile, workdir):
     """The rules that Snakemake loads from the Snakefile with `configfile`, as dicts.
@@ -91,6 +117,7 @@ def workflow_rules(configfile, workdir):
         capture_output=True,
         text=True,
         timeout=300,
+        env=real_world(workdir),
     )
     lines = [l for l in done.stdout.splitlines() if l.startswith("RULES-JSON ")]
     assert done.returncode == 0 and lines, f"loading the workflow failed:\n{done.stderr[-5000:]}"
