@@ -15,7 +15,7 @@ import soundfile
 import yaml
 
 from svd_explain.align.mfa import mfa_command, read_speakers, stage_corpus
-from svd_explain.align.mfa_outputs import collect_alignment, find_textgrid, unalignable_sessions
+from svd_explain.align.mfa_outputs import collect_alignment, find_textgrid
 from svd_explain.textgrids import Segment, read_alignment, write_alignment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +95,6 @@ def test_collect_takes_mfa_textgrid_and_marks_the_recording_aligned(tmp_path):
 @pytest.mark.parametrize(
     "case, reason",
     [
-        ("listed", "MFA could not align it (listed in MFA's unalignable_files.csv)"),
         ("missing", "MFA wrote no TextGrid for it"),
         ("no phones", "MFA's TextGrid has no phones"),
     ],
@@ -103,10 +102,7 @@ def test_collect_takes_mfa_textgrid_and_marks_the_recording_aligned(tmp_path):
 def test_a_recording_mfa_skipped_is_a_failure_with_its_reason(tmp_path, case, reason):
     soundfile.write(tmp_path / "11.wav", np.zeros(32000), 16000)
     (tmp_path / "output").mkdir()
-    if case == "listed":
-        mfa_output(tmp_path, 11, [Segment(0.5, 0.6, "ɡ")])
-        (tmp_path / "output" / "unalignable_files.csv").write_text("file,begin,end,duration,text length\n11,0,2,2,6\n")
-    elif case == "no phones":
+    if case == "no phones":
         mfa_output(tmp_path, 11, [])
     assert not collect_alignment(tmp_path, "11", tmp_path / "11.wav", tmp_path / "a.TextGrid", tmp_path / "a.json")
     assert json.loads((tmp_path / "a.json").read_text()) == {"session_id": 11, "aligned": False, "reason": reason}
@@ -124,8 +120,6 @@ def test_textgrids_are_found_in_speaker_folders_or_flat(tmp_path):
     mfa_output(tmp_path, 11, [Segment(0.5, 0.6, "a")], speaker="6")
     with pytest.raises(ValueError, match="more than one TextGrid"):
         find_textgrid(output, 11)
-    (output / "unalignable_files.csv").write_text("File path,begin,end,duration,text length\n/x/5/13.wav,0,1,1,6\n")
-    assert unalignable_sessions(output) == {"13"}
 
 
 # ---------------------------------------------------------------- the workflow, with a stand-in mfa
@@ -186,7 +180,7 @@ def test_workflow_aligns_with_mfa_in_both_modes(tmp_path):
     results = tmp_path / "results" / "alignment"
     failed = pd.read_csv(results / "failed.tsv", sep="\t", dtype={"session_id": str})
     assert failed.to_dict("records") == [
-        {"session_id": sessions[0], "reason": "MFA could not align it (listed in MFA's unalignable_files.csv)"}
+        {"session_id": sessions[0], "reason": "MFA wrote no TextGrid for it"}
     ]
     for session in sessions[1:]:
         assert json.loads((results / "status" / f"{session}.json").read_text())["aligned"] is True

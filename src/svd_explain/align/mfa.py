@@ -8,8 +8,8 @@ imports nothing else. Collecting the per-recording TextGrids is `mfa_outputs.py`
 The run folder (results/alignment/mfa/):
   corpus/<speaker_id>/<session>.wav   symbolic links to the 16 kHz recordings, one folder per
   corpus/<speaker_id>/<session>.lab   speaker (MFA adapts to speakers by folder), and the phrase
-  output/                             MFA's TextGrids: output/<speaker_id>/<session>.TextGrid,
-                                      and unalignable_files.csv when MFA gave up on some
+  output/                             MFA's TextGrids: output/<speaker_id>/<session>.TextGrid
+                                      (none for a file MFA could not align)
   acoustic_model.zip                  (mode train) the acoustic model MFA trained
   command.txt                         the command line that ran
 MFA's temporary folder (results/alignment/mfa/tmp) is removed after a successful run."""

@@ -2,9 +2,9 @@
 <run>/output/<speaker>/<session>.TextGrid (or <run>/output/<session>.TextGrid for a flat corpus)
 becomes results/alignment/<session>.TextGrid in the project's format, plus its status.
 
-A recording MFA skipped is a failure with the reason: listed in MFA's unalignable_files.csv, no
-TextGrid written, or a TextGrid without phones. It gets a TextGrid with empty tiers spanning it."""
-import csv
+A recording MFA skipped is a failure with the reason: no TextGrid written (MFA 3's `align` signals
+a file it could not align this way; it writes no unalignable_files.csv, which came from MFA 2's
+`validate`), or a TextGrid without phones. It gets a TextGrid with empty tiers spanning it."""
 import logging
 from pathlib import Path
 
@@ -14,17 +14,6 @@ from svd_explain.align.status import write_status
 from svd_explain.textgrids import Segment, read_alignment, write_alignment
 
 log = logging.getLogger(__name__)
-
-
-def unalignable_sessions(output_dir):
-    """Sessions MFA listed in unalignable_files.csv (first column: the file, with or without
-    folder and extension); empty when the file is absent."""
-    path = Path(output_dir, "unalignable_files.csv")
-    if not path.is_file():
-        return set()
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    return {Path(row[0]).stem for row in rows[1:] if row}
 
 
 def find_textgrid(output_dir, session):
@@ -46,9 +35,7 @@ def collect_alignment(run_dir, session, wav_path, textgrid_path, status_path):
     duration = soundfile.info(str(wav_path)).duration
     source = find_textgrid(output_dir, session)
     reason = ""
-    if str(session) in unalignable_sessions(output_dir):
-        reason = "MFA could not align it (listed in MFA's unalignable_files.csv)"
-    elif source is None:
+    if source is None:
         reason = "MFA wrote no TextGrid for it"
     else:
         words, phones, _ = read_alignment(source)
