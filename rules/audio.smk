@@ -5,11 +5,12 @@
 rule resample:
     input:
         recording=raw_recording,
-        code=code("audio"),
+        code=code("audio", "nsp"),
     output:
         R("audio", "{session}.wav"),
     params:
         sample_rate=config["audio"]["sample_rate"],
+        rebuild_nsp_sizes=rebuild_nsp_sizes,
     log:
         R("logs", "audio", "{session}.log"),
     conda:

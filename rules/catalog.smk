@@ -5,7 +5,7 @@
 checkpoint catalog:
     input:
         unpack(catalog_inputs),
-        code=code("catalog", "audio"),
+        code=code("catalog", "audio", "defects", "nsp"),
     output:
         sessions=R("catalog", "sessions.parquet"),
         table=R("catalog", "sessions.tsv"),

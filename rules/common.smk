@@ -63,12 +63,21 @@ def session_ids():
     return [str(s) for s in catalog_table()["session_id"]]
 
 
-def raw_recording(wildcards):
+def catalog_row(wildcards):
     table = catalog_table()
     row = table.loc[table["session_id"].astype(str) == wildcards.session]
     if row.empty:
         raise ValueError(f"session {wildcards.session} is not in the catalog")
-    return row["source"].iloc[0]
+    return row.iloc[0]
+
+
+def raw_recording(wildcards):
+    return catalog_row(wildcards)["source"]
+
+
+def rebuild_nsp_sizes(wildcards):
+    """Whether the recording is one of the archive's incomplete NSP files (catalog `repair`)."""
+    return catalog_row(wildcards)["repair"] == "incomplete_nsp"
 
 
 def all_recordings(wildcards):
@@ -134,7 +143,10 @@ def session_table():
 
 
 def catalog_inputs(wildcards):
-    inputs = {"categories": str(BASE / "resources" / "pathology_categories.tsv")}
+    inputs = {
+        "categories": str(BASE / "resources" / "pathology_categories.tsv"),
+        "defects": str(BASE / "resources" / "svd_known_defects.tsv"),
+    }
     if config["corpus"]["source"] == "synthetic":
         inputs["corpus"] = corpus_root()
     else:

@@ -121,10 +121,17 @@ def test_missing_columns_are_named(tmp_path):
         build_catalog(path, tmp_path, tmp_path / "s.parquet", tmp_path / "e.tsv")
 
 
+def buzz(seconds=1.5, rate=50000, f0=200):
+    """A voice-like buzz: the harmonics of f0 falling at 6 dB per octave (bright as speech is;
+    a pure tone would look like an electroglottograph signal to the catalog)."""
+    t = np.arange(int(seconds * rate)) / rate
+    harmonics = range(1, int(min(5000, rate / 2) // f0))
+    return 0.3 * sum(np.sin(2 * np.pi * f0 * n * t) / n for n in harmonics) / 2
+
+
 def write_tone(path, seconds=1.5, rate=50000):
     path.parent.mkdir(parents=True, exist_ok=True)
-    t = np.arange(int(seconds * rate)) / rate
-    soundfile.write(path, 0.3 * np.sin(2 * np.pi * 200 * t), rate)
+    soundfile.write(path, buzz(seconds, rate), rate)
 
 
 def test_catalog_finds_both_layouts_checks_audio_and_explains_every_exclusion(tmp_path):

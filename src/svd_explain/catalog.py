@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from svd_explain.audio import BadRecording, check_recording, read_recording
+from svd_explain.audio import BadRecording, check_recording
+from svd_explain.defects import DEFECTS_TABLE, REPAIRS, is_repaired_copy, phrase_voice, read_known_defects
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,14 @@ FILE_COLUMN = "file"
 SEXES = {"w": "female", "m": "male"}
 STATUSES = {"n": "healthy", "p": "pathological"}
 PHRASE_FILE = re.compile(r"^(\d+)-phrase\.(nsp|wav|flac)$", re.IGNORECASE)
+# sbvoicedb's repaired copy of an archive file, written beside the original.
+FIXED_PHRASE_FILE = re.compile(r"^(\d+)-phrase-fixed\.nsp$", re.IGNORECASE)
 CATALOG_COLUMNS = [
     "session_id", "speaker_id", "sex", "age", "recorded", "pathologies", "status", "category",
-    "source", "duration_s", "sample_rate", "channels", "clipped_share",
+    "source", "repair", "duration_s", "sample_rate", "channels", "clipped_share",
 ]
+# An empty catalog names this many of the commonest exclusion reasons.
+COMMONEST_REASONS = 3
 
 
 def default_metadata():
@@ -202,10 +207,12 @@ def find_recordings(root, metadata):
     """{session_id: path} of the phrase recordings under `root`, and {session_id: reason}.
 
     Searches the official archive layout (data/<s>/sentnces/<s>-phrase.nsp), the legacy flat
-    export (<s>-phrase.wav) and any folder nesting below the root. Where the table has a
-    `file` column, that path (relative to the root) is used and must stay inside the root."""
+    export (<s>-phrase.wav) and any folder nesting below the root. A repaired copy that
+    sbvoicedb wrote beside an original (<s>-phrase-fixed.nsp) is used only where the original
+    is missing. Where the table has a `file` column, that path (relative to the root) is used
+    and must stay inside the root."""
     root = Path(root)
-    found, problems = {}, {}
+    found, problems, fixed = {}, {}, {}
     if FILE_COLUMN in metadata.columns:
         for raw in metadata.to_dict("records"):
             relative = raw[FILE_COLUMN].strip()
@@ -222,6 +229,9 @@ def find_recordings(root, metadata):
         for name in files:
             match = PHRASE_FILE.match(name)
             if not match:
+                copy = FIXED_PHRASE_FILE.match(name)
+                if copy:
+                    fixed.setdefault(int(copy.group(1)), []).append(Path(folder, name))
                 continue
             session_id = int(match.group(1))
             path = Path(folder, name)
@@ -231,6 +241,15 @@ def find_recordings(root, metadata):
                 problems[session_id] = f"two phrase recordings: {found[session_id]} and {path}"
             else:
                 found[session_id] = path
+    for session_id, copies in fixed.items():
+        if session_id in found or session_id in problems:
+            log.info("session %s: %s ignored (sbvoicedb's repaired copy; the original is read)", session_id, copies[0])
+        elif len(copies) > 1:
+            problems[session_id] = f"two repaired phrase recordings: {copies[0]} and {copies[1]}"
+        elif not _inside(root, copies[0]):
+            problems[session_id] = f"{copies[0]} links outside the data root {root}"
+        else:
+            found[session_id] = copies[0]
     for session_id in problems:
         found.pop(session_id, None)
     return found, problems
@@ -247,18 +266,29 @@ def build_catalog(
     min_duration_s=0.5,
     max_duration_s=30.0,
     on_bad_input="exclude",
+    known_defects="repair",
+    defects_table=DEFECTS_TABLE,
 ):
     """Write the catalog (Parquet and TSV) and the exclusion table for a corpus.
 
     Every file is read once and checked (empty, corrupt, zero-length, silent, NaN/Inf, too
-    short or long); with on_bad_input="fail" the first bad item raises instead."""
+    short or long, an electroglottograph signal instead of the voice); with
+    on_bad_input="fail" the first bad item raises instead. The archive's known defects
+    (`defects_table`) are repaired in memory or, with known_defects="exclude", excluded
+    (svd_explain.defects). An empty catalog raises, naming the commonest reasons."""
     metadata = read_metadata(metadata_csv)
     files, file_problems = find_recordings(corpus_root, metadata)
+    defects = read_known_defects(defects_table)
     infos = {}
     for session_id, path in sorted(files.items()):
         try:
-            samples, rate = read_recording(path)
-            infos[session_id] = (path, check_recording(samples, rate, min_duration_s, max_duration_s))
+            voice = phrase_voice(session_id, path, defects, known_defects)
+            info = check_recording(voice.samples, voice.rate, min_duration_s, max_duration_s)
+            infos[session_id] = (voice.path, info, voice.repair)
+            if voice.note:
+                log.warning("session %s: %s", session_id, voice.note)
+            elif voice.repair != "none":
+                log.warning("session %s: %s", session_id, REPAIRS[voice.repair])
         except BadRecording as error:
             file_problems[session_id] = f"{path.name}: {error}"
 
@@ -278,7 +308,13 @@ def build_catalog(
             first = bad.iloc[0]
             raise ValueError(f"bad input (catalog.on_bad_input = fail): session {first.session_id}: {first.reason}")
 
+    if table.empty:
+        # The job fails and Snakemake removes its outputs: the log keeps every exclusion.
+        for row in excluded.itertuples():
+            log.error("excluded session %s: %s", row.session_id, row.reason)
+        raise ValueError(empty_catalog_message(excluded, corpus_root))
     table["source"] = [str(infos[s][0]) for s in table["session_id"]]
+    table["repair"] = [infos[s][2] for s in table["session_id"]]
     table["duration_s"] = [infos[s][1].duration_s for s in table["session_id"]]
     table["sample_rate"] = [infos[s][1].sample_rate for s in table["session_id"]]
     table["channels"] = [infos[s][1].channels for s in table["session_id"]]
@@ -294,3 +330,16 @@ def build_catalog(
     )
     log.info("catalog: %d sessions, %d excluded", len(table), len(excluded))
     return table, excluded
+
+
+def empty_catalog_message(excluded, corpus_root):
+    """Why no session is left: the commonest exclusion reasons, with counts (file names and
+    numbers are folded, so that one reason repeated per file counts as one)."""
+    generic = excluded["reason"].str.replace(r"^\S+-phrase\S*: ", "", regex=True)
+    generic = generic.str.replace(r"\d+(\.\d+)?", "N", regex=True)
+    counts = generic.value_counts().head(COMMONEST_REASONS)
+    reasons = "; ".join(f"{reason} ({count})" for reason, count in counts.items())
+    return (
+        f"the catalog is empty: all {len(excluded)} sessions were excluded (corpus {corpus_root}); "
+        f"the commonest reasons: {reasons or 'none'}; this job's log lists every exclusion"
+    )

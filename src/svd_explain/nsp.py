@@ -43,3 +43,46 @@ def write_nsp(path, samples_int16, sample_rate, recorded=None):
     chunks = _chunk(b"HEDR", header) + _chunk(b"SDA_", samples.astype("<i2").tobytes())
     # The size counts the subchunks only: readers take b"FORMDS16" as one 8-byte id.
     Path(path).write_bytes(b"FORMDS16" + struct.pack("<I", len(chunks)) + chunks)
+
+
+# Offsets in an NSP file: the FORM size after b"FORMDS16", and the HEDR payload's sample count
+# (HEDR chunk at 12: id, size, then 20 date characters and the uint32 rate before the count).
+_FORM_SIZE = slice(8, 12)
+_HEDR_ID = slice(12, 16)
+_HEDR_SAMPLES = slice(0x2C, 0x30)
+
+
+def _sda_size_offset(data):
+    at = bytes(data).find(b"SDA_", 16)
+    if at < 0:
+        raise ValueError("no SDA_ (channel A) chunk")
+    return at + 4
+
+
+def missing_sizes(data):
+    """Whether an NSP file's size fields are missing (zero), as in the official archive's
+    session 713, whose FORM size, SDA_ size and HEDR sample count are all zero."""
+    data = bytes(data)
+    if data[:8] != b"FORMDS16" or len(data) < 0x30:
+        return False
+    try:
+        sda = _sda_size_offset(data)
+    except ValueError:
+        return False
+    return int.from_bytes(data[_FORM_SIZE], "little") == 0 or int.from_bytes(data[sda:sda + 4], "little") == 0
+
+
+def rebuild_sizes(data):
+    """The bytes of an NSP file with its size fields rebuilt from the file length: the FORM
+    size (length - 12), the SDA_ chunk size (the bytes after its header) and the HEDR sample
+    count (those bytes / 2, 16-bit samples). Only for a single SDA_ chunk at the end of the
+    file, as in the archive's incomplete files; sbvoicedb's fix_incomplete_nsp does the same."""
+    fixed = bytearray(data)
+    if fixed[:8] != b"FORMDS16" or fixed[_HEDR_ID] != b"HEDR":
+        raise ValueError("not an NSP file with a HEDR header")
+    sda = _sda_size_offset(fixed)
+    payload = len(fixed) - sda - 4
+    fixed[_FORM_SIZE] = (len(fixed) - 12).to_bytes(4, "little")
+    fixed[sda:sda + 4] = payload.to_bytes(4, "little")
+    fixed[_HEDR_SAMPLES] = (payload // 2).to_bytes(4, "little")
+    return bytes(fixed)

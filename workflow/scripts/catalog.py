@@ -9,5 +9,6 @@ build_catalog(
     snakemake.params.root,
     snakemake.output.sessions,
     snakemake.output.excluded,
+    defects_table=snakemake.input.defects,
     **snakemake.params.catalog,
 )
