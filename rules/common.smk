@@ -89,6 +89,24 @@ MODELS = list(config["models"])
 # Model names only, so that {model}.json never matches summary or baselines.
 MODEL_PATTERN = "|".join(MODELS)
 
+# The baselines scored beside the models (src/svd_explain/baselines.py, whose BASELINES these
+# names and feature sets repeat, so that parsing needs no scikit-learn; a test checks they
+# agree): the confound baselines always, the classical ones that config["baselines"] lists.
+CONFOUND_BASELINES = ["age_only", "sex_only"]
+CLASSICAL_FEATURES = {"egemaps_svm": "egemaps", "egemaps_logreg": "egemaps", "praat_logreg": "praat"}
+CLASSICAL_BASELINES = list(config["baselines"]["classical"])
+BASELINES = CONFOUND_BASELINES + CLASSICAL_BASELINES
+BASELINE_PATTERN = "|".join(BASELINES)
+_clashes = sorted(set(MODELS) & set(BASELINES))
+if _clashes:
+    raise ValueError(f"models: the name(s) {_clashes} are taken by the baselines; rename the model(s)")
+# Everything the metrics, the summary and the comparisons score, and what kind each is.
+EVALUATED = MODELS + BASELINES
+EVALUATED_PATTERN = "|".join(EVALUATED)
+KINDS = {**dict.fromkeys(MODELS, "ast"), **dict.fromkeys(CONFOUND_BASELINES, "confound"),
+         **dict.fromkeys(CLASSICAL_BASELINES, "classical")}
+FEATURE_SETS = sorted({CLASSICAL_FEATURES[name] for name in CLASSICAL_BASELINES})
+
 
 # The two models the cases compare (the study's pair); other models get metrics and probes only.
 CASE_MODELS = {
@@ -170,11 +188,25 @@ def checkpoint_source(wildcards):
     return []
 
 
+def baseline_inputs(wildcards):
+    """A baseline's input: the catalog (age, sex) or its feature table."""
+    if wildcards.baseline in CONFOUND_BASELINES:
+        return {"catalog": R("catalog", "sessions.parquet")}
+    return {"features": R("features", f"{CLASSICAL_FEATURES[wildcards.baseline]}.parquet")}
+
+
+def all_feature_recordings(wildcards):
+    """Every recording's classical voice features (after the catalog checkpoint)."""
+    return expand(R("features", "recordings", "{session}.json"), session=session_ids())
+
+
 def evaluate_targets():
     """Every output of this stage, for `rule all`."""
     return [
-        *expand(R("metrics", "{model}.json"), model=MODELS),
+        *expand(R("features", "{feature_set}.parquet"), feature_set=FEATURE_SETS),
+        *expand(R("metrics", "{model}.json"), model=EVALUATED),
         R("metrics", "summary.tsv"),
+        R("metrics", "comparisons.tsv"),
         R("figures", "metrics", "roc.png"),
         R("figures", "metrics", "confusion.png"),
         *expand(R("figures", "representations", "{model}.png"), model=MODELS),

@@ -1,15 +1,44 @@
-# Evaluation of the trained models: metrics with speaker-bootstrap CIs, the side-by-side table
-# with the age-only and sex-only baselines, the O / X / A / B cases, and what the pooled
-# embeddings encode (2-D maps, linear probes).
+# Evaluation: the baselines beside the AST models (confound and classical, fitted on train,
+# chosen on dev), metrics with speaker-level intervals for every model and baseline at its
+# dev-chosen threshold, the side-by-side table, the paired comparisons, the O / X / A / B cases,
+# and what the pooled embeddings encode (2-D maps, held-out linear probes).
+
+
+rule baseline:
+    wildcard_constraints:
+        baseline=BASELINE_PATTERN,
+    input:
+        unpack(baseline_inputs),
+        split=R("split", "split.parquet"),
+        code=code("baselines", "thresholds"),
+    output:
+        predictions=R("predictions", "{baseline}.parquet"),
+        model=report(
+            R("models", "{baseline}.json"),
+            caption="../report/baseline_model.rst",
+            category="Baselines",
+            labels={"model": "{baseline}", "content": "fitted model"},
+        ),
+        threshold=R("models", "{baseline}.threshold.json"),
+    params:
+        c_grid=config["baselines"]["C"],
+        seed=config["seed"],
+    log:
+        R("logs", "baselines", "{baseline}.log"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/baseline.py"
 
 
 rule metrics:
     wildcard_constraints:
-        model=MODEL_PATTERN,
+        model=EVALUATED_PATTERN,
     input:
         predictions=R("predictions", "{model}.parquet"),
+        threshold=R("models", "{model}.threshold.json"),
         split=R("split", "split.parquet"),
-        code=code("metrics"),
+        code=code("metrics", "intervals", "labels"),
     output:
         report(
             R("metrics", "{model}.json"),
@@ -18,8 +47,12 @@ rule metrics:
             labels={"model": "{model}", "content": "metrics per split"},
         ),
     params:
+        kind=lambda wildcards: KINDS[wildcards.model],
+        # The AST models predict every session; a baseline may lack some (no age).
+        complete=lambda wildcards: wildcards.model in MODELS,
         bootstrap=config["metrics"]["bootstrap"],
         confidence=config["metrics"]["confidence"],
+        min_n=config["metrics"]["min_n"],
         seed=config["seed"],
     log:
         R("logs", "metrics", "{model}.log"),
@@ -31,11 +64,8 @@ rule metrics:
 
 rule metrics_summary:
     input:
-        metrics=expand(R("metrics", "{model}.json"), model=MODELS),
-        predictions=expand(R("predictions", "{model}.parquet"), model=MODELS),
-        catalog=R("catalog", "sessions.parquet"),
-        split=R("split", "split.parquet"),
-        code=code("metrics"),
+        metrics=expand(R("metrics", "{model}.json"), model=EVALUATED),
+        code=code("metrics", "intervals", "labels"),
     output:
         summary=report(
             R("metrics", "summary.tsv"),
@@ -43,19 +73,8 @@ rule metrics_summary:
             category="Metrics",
             labels={"model": "all", "content": "summary table"},
         ),
-        baselines=report(
-            R("metrics", "baselines.json"),
-            caption="../report/metrics_baselines.rst",
-            category="Metrics",
-            labels={"model": "age_only, sex_only", "content": "baseline metrics per split"},
-        ),
-        # For the ROC figure: the baselines' curves.
-        baseline_predictions=R("metrics", "baseline_predictions.parquet"),
     params:
-        models=MODELS,
-        bootstrap=config["metrics"]["bootstrap"],
-        confidence=config["metrics"]["confidence"],
-        seed=config["seed"],
+        models=EVALUATED,
     log:
         R("logs", "metrics", "summary.log"),
     conda:
@@ -64,14 +83,40 @@ rule metrics_summary:
         "../workflow/scripts/metrics_summary.py"
 
 
+rule comparisons:
+    input:
+        predictions=expand(R("predictions", "{model}.parquet"), model=EVALUATED),
+        split=R("split", "split.parquet"),
+        code=code("comparisons", "metrics", "intervals", "labels"),
+    output:
+        report(
+            R("metrics", "comparisons.tsv"),
+            caption="../report/comparisons.rst",
+            category="Metrics",
+            labels={"model": "all pairs", "content": "paired comparisons"},
+        ),
+    params:
+        models=EVALUATED,
+        bootstrap=config["metrics"]["bootstrap"],
+        confidence=config["metrics"]["confidence"],
+        min_n=config["metrics"]["min_n"],
+        seed=config["seed"],
+    log:
+        R("logs", "metrics", "comparisons.log"),
+    benchmark:
+        R("benchmarks", "metrics", "comparisons.tsv")
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/comparisons.py"
+
+
 rule metrics_figures:
     input:
-        metrics=expand(R("metrics", "{model}.json"), model=MODELS),
-        predictions=expand(R("predictions", "{model}.parquet"), model=MODELS),
+        metrics=expand(R("metrics", "{model}.json"), model=EVALUATED),
+        predictions=expand(R("predictions", "{model}.parquet"), model=EVALUATED),
         split=R("split", "split.parquet"),
-        baselines=R("metrics", "baselines.json"),
-        baseline_predictions=R("metrics", "baseline_predictions.parquet"),
-        code=code("metrics"),
+        code=code("metrics_figures", "metrics", "intervals", "labels"),
     output:
         roc=report(
             R("figures", "metrics", "roc.png"),
@@ -86,7 +131,7 @@ rule metrics_figures:
             labels={"model": "all", "content": "confusion matrices"},
         ),
     params:
-        models=MODELS,
+        models=EVALUATED,
         dpi=config["figures"]["dpi"],
     log:
         R("logs", "metrics", "figures.log"),
@@ -102,7 +147,7 @@ if HAS_CASE_MODELS:
         input:
             freeze=R("predictions", f"{CASE_MODELS['freeze']}.parquet"),
             finetuned=R("predictions", f"{CASE_MODELS['finetuned']}.parquet"),
-            code=code("metrics"),
+            code=code("cases", "labels"),
         output:
             report(
                 R("cases.tsv"),
@@ -127,7 +172,7 @@ rule representations:
     input:
         embeddings=R("embeddings", "{model}.parquet"),
         split=R("split", "split.parquet"),
-        code=code("representations"),
+        code=code("representation_figures", "representations"),
     output:
         report(
             R("figures", "representations", "{model}.png"),
@@ -179,7 +224,7 @@ rule probes:
 rule probes_figure:
     input:
         table=R("representations", "probes.tsv"),
-        code=code("representations"),
+        code=code("representation_figures", "representations"),
     output:
         report(
             R("representations", "probes.png"),

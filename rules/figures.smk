@@ -7,7 +7,7 @@
 checkpoint figure_selection:
     input:
         cases=R("cases.tsv"),
-        code=code("figures", "textgrids", "align.status"),
+        code=code("cases", "labels"),
     output:
         R("figures", "rollout", "selection.tsv"),
     params:
@@ -32,7 +32,7 @@ rule rollout_figure:
         cases=R("cases.tsv"),
         alignment=R("alignment", "{session}.TextGrid"),
         status=R("alignment", "status", "{session}.json"),
-        code=code("figures", "textgrids", "align.status"),
+        code=code("figures", "cases", "frames", "labels", "textgrids", "align.status"),
     output:
         figure_outputs(),
     params:
@@ -52,7 +52,7 @@ rule relevance_phones:
         unpack(all_alignments),
         rollouts=expand(R("rollout", "{model}.npz"), model=MODELS),
         split=R("split", "split.parquet"),
-        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
+        code=code("relevance", "intervals", "frames", "labels", "textgrids", "align.status"),
     output:
         table=report(
             R("relevance", "phones.tsv"),
@@ -81,7 +81,7 @@ rule relevance_phones:
 rule relevance_phones_figure:
     input:
         table=R("relevance", "phones.tsv"),
-        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
+        code=code("relevance_figures", "relevance", "figures", "cases", "frames", "labels", "intervals", "textgrids", "align.status"),
     output:
         report(
             R("figures", "relevance", "phones.png"),
@@ -105,7 +105,7 @@ rule relevance_spread:
     input:
         rollouts=expand(R("rollout", "{model}.npz"), model=MODELS),
         split=R("split", "split.parquet"),
-        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
+        code=code("relevance", "intervals", "frames", "labels", "textgrids", "align.status"),
     output:
         table=report(
             R("relevance", "spread.tsv"),
@@ -117,6 +117,9 @@ rule relevance_spread:
     params:
         models=MODELS,
         pair=FIGURE_MODELS,
+        bootstrap=config["metrics"]["bootstrap"],
+        confidence=config["metrics"]["confidence"],
+        seed=config["seed"],
     log:
         R("logs", "relevance", "spread.log"),
     benchmark:
@@ -131,7 +134,7 @@ rule relevance_spread_figure:
     input:
         table=R("relevance", "spread.tsv"),
         recordings=R("relevance", "spread.parquet"),
-        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
+        code=code("relevance_figures", "relevance", "figures", "cases", "frames", "labels", "intervals", "textgrids", "align.status"),
     output:
         report(
             R("figures", "relevance", "spread.png"),
@@ -154,7 +157,7 @@ rule relevance_energy:
     input:
         rollouts=expand(R("rollout", "{model}.npz"), model=MODELS),
         split=R("split", "split.parquet"),
-        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
+        code=code("relevance", "intervals", "frames", "labels", "textgrids", "align.status"),
     output:
         table=report(
             R("relevance", "energy.tsv"),
@@ -181,7 +184,7 @@ rule relevance_energy:
 rule relevance_energy_figure:
     input:
         recordings=R("relevance", "energy.parquet"),
-        code=code("relevance", "metrics", "figures", "textgrids", "align.status"),
+        code=code("relevance_figures", "relevance", "figures", "cases", "frames", "labels", "intervals", "textgrids", "align.status"),
     output:
         report(
             R("figures", "relevance", "energy.png"),

@@ -60,10 +60,12 @@ rule predict:
         model=R("models", "{model}"),
         split=R("split", "split.parquet"),
         audio=all_recordings,
-        code=code("ast_model", "features", "predict"),
+        code=code("ast_model", "features", "predict", "thresholds"),
     output:
         predictions=R("predictions", "{model}.parquet"),
         embeddings=R("embeddings", "{model}.parquet"),
+        # The decision threshold, chosen on dev (src/svd_explain/thresholds.py).
+        threshold=R("models", "{model}.threshold.json"),
     params:
         batch_size=config["training"]["per_device_batch_size"],
         device=config["training"]["device"],

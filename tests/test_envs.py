@@ -12,6 +12,7 @@ No conda is installed here, so the envs are checked statically:
 import ast
 import functools
 import importlib.metadata
+import inspect
 import json
 import os
 import re
@@ -319,8 +320,23 @@ def test_every_rule_declares_an_existing_conda_env(rules):
     assert not absent, f"conda env files not found: {absent}"
 
 
-def test_every_module_a_rule_imports_is_in_its_env(rules):
+def module_distributions():
+    """importlib's packages_distributions, plus the top-level modules of distributions whose
+    top_level.txt is empty (praat-parselmouth's is: its module is one extension file),
+    inferred from the files the distribution installed."""
     distributions = importlib.metadata.packages_distributions()
+    for distribution in importlib.metadata.distributions():
+        if (distribution.read_text("top_level.txt") or "x").strip():
+            continue
+        for file in distribution.files or []:
+            name = inspect.getmodulename(file.name) if len(file.parts) == 1 else None
+            if name and not name.startswith("_"):
+                distributions.setdefault(name, []).append(distribution.metadata["Name"])
+    return distributions
+
+
+def test_every_module_a_rule_imports_is_in_its_env(rules):
+    distributions = module_distributions()
     problems = []
     for config, rule in rules:
         if not rule["conda"]:

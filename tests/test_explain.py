@@ -63,7 +63,15 @@ def test_explain_without_aligner(tmp_path, model_dirs):
         with torch.no_grad():
             logits = model(features.load_inputs([wav], ASTFeatureExtractor.from_pretrained(model_dir))).logits
         assert prediction["score"] == pytest.approx(torch.softmax(logits.double(), -1)[0, 1].item(), abs=1e-5)
+        assert prediction["threshold"] == 0.5  # no threshold beside these folders: the argmax
         assert prediction["pred"] == int(logits[0].argmax())
+
+
+def test_the_models_threshold_is_read_from_beside_its_folder(tmp_path):
+    (tmp_path / "ast_freeze").mkdir()
+    assert explain.model_threshold(tmp_path / "ast_freeze") == 0.5
+    (tmp_path / "ast_freeze.threshold.json").write_text(json.dumps({"threshold": 0.31}))
+    assert explain.model_threshold(tmp_path / "ast_freeze") == 0.31
 
 
 def test_explain_command_aligns_with_the_trained_aligner(tmp_path, model_dirs, capsys, repo_root):

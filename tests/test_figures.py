@@ -11,6 +11,8 @@ import pytest
 from matplotlib import image as mpimg
 
 from svd_explain import figures
+from svd_explain.cases import select_figure_sessions
+from svd_explain.frames import frame_extent
 from svd_explain.textgrids import Segment, write_alignment
 
 WORDS = [Segment(0.30, 0.62, "guten"), Segment(0.62, 1.02, "morgen")]
@@ -68,7 +70,7 @@ def test_mel_axis_puts_each_filter_peak_on_its_bin():
 
 
 def test_frames_are_drawn_at_their_window_centres():
-    left, right = figures.frame_extent(100)
+    left, right = frame_extent(100)
     # frame t covers [10 t, 10 t + 25] ms: its pixel is centred on 10 t + 12.5 ms
     assert left + 0.005 == pytest.approx(0.0125)
     assert right - 0.005 == pytest.approx(0.0125 + 99 * 0.010)
@@ -144,21 +146,21 @@ def test_rollout_figure_job(tmp_path, aligned):
 def test_figure_selection(tmp_path):
     cases = pd.DataFrame({"session_id": range(1, 13), "case": list("OOOOOOXXABBB")})
     cases.to_csv(tmp_path / "cases.tsv", sep="\t", index=False)
-    figures.select_figure_sessions(tmp_path / "cases.tsv", tmp_path / "all.tsv")
+    select_figure_sessions(tmp_path / "cases.tsv", tmp_path / "all.tsv")
     assert pd.read_csv(tmp_path / "all.tsv", sep="\t")["session_id"].tolist() == list(range(1, 13))
-    figures.select_figure_sessions(tmp_path / "cases.tsv", tmp_path / "two.tsv", "per_case", 2, seed=3)
+    select_figure_sessions(tmp_path / "cases.tsv", tmp_path / "two.tsv", "per_case", 2, seed=3)
     two = pd.read_csv(tmp_path / "two.tsv", sep="\t")
     assert two["case"].value_counts().to_dict() == {"O": 2, "X": 2, "A": 1, "B": 2}
-    figures.select_figure_sessions(tmp_path / "cases.tsv", tmp_path / "again.tsv", "per_case", 2, seed=3)
+    select_figure_sessions(tmp_path / "cases.tsv", tmp_path / "again.tsv", "per_case", 2, seed=3)
     assert pd.read_csv(tmp_path / "again.tsv", sep="\t").equals(two)
     cases.assign(case="Z").to_csv(tmp_path / "bad.tsv", sep="\t", index=False)
     with pytest.raises(ValueError, match="unknown case"):
-        figures.select_figure_sessions(tmp_path / "bad.tsv", tmp_path / "x.tsv")
+        select_figure_sessions(tmp_path / "bad.tsv", tmp_path / "x.tsv")
 
 
 def test_figure_module_stays_lean():
-    """One job per recording imports it: no torch."""
-    code = "import sys, svd_explain.figures; print('torch' in sys.modules)"
+    """One job per recording imports it: no torch, no scikit-learn."""
+    code = "import sys, svd_explain.figures; print('torch' in sys.modules or 'sklearn' in sys.modules)"
     env = {**os.environ, "PYTHONPATH": str(Path(figures.__file__).parents[1])}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert result.stdout.strip() == "False"

@@ -1,27 +1,27 @@
-"""Metrics against hand-computed cases and scikit-learn, the speaker bootstrap, the baselines,
-the summary table and figures for 1 and 3 models, and the O / X / A / B cases."""
+"""Metrics against hand-computed cases, scikit-learn and scipy: point estimates, the
+class-stratified speaker bootstrap with BCa, exact intervals, "n too small", and the summary
+table, one row of which is recomputed independently."""
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+from scipy import stats
+from sklearn.metrics import balanced_accuracy_score, recall_score, roc_auc_score
 
+from svd_explain.intervals import speaker_bootstrap_weights
 from svd_explain.metrics import (
-    baseline_predictions,
-    case_table,
+    ROLES,
     check_predictions,
     evaluate_predictions,
     point_estimate,
     resampled_metric,
-    speaker_bootstrap_weights,
     split_metrics,
     summary_table,
-    write_cases,
     write_metrics,
-    plot_summary,
     write_summary,
 )
+from svd_explain.thresholds import threshold_record
 
 
 def make_split_table(n_speakers=60, sessions_per_speaker=1, seed=0):
@@ -85,72 +85,111 @@ def test_resampled_metrics_equal_scikit_learn_with_weights():
     assert resampled_metric("auc", ones, label, score, pred)[0] == pytest.approx(roc_auc_score(label, score))
 
 
-def test_bootstrap_weights_resample_whole_speakers():
-    speakers = np.array([7, 7, 7, 3, 3, 9])
-    weights = speaker_bootstrap_weights(speakers, 200, np.random.default_rng(0))
-    assert weights.shape == (200, 6)
-    assert (weights[:, 0] == weights[:, 1]).all() and (weights[:, 1] == weights[:, 2]).all()
-    assert (weights[:, 3] == weights[:, 4]).all()
-    # Three speakers drawn per resample: the speaker counts sum to 3.
-    assert (weights[:, [0, 3, 5]].sum(axis=1) == 3).all()
+def write_model(tmp_path, name, split, predictions, kind="ast", resamples=200, seed=13):
+    """Predictions at their dev-chosen threshold, the threshold and the metrics JSON of one model."""
+    dev = predictions["split"] == "dev"
+    threshold = threshold_record(predictions.loc[dev, "label"].to_numpy(), predictions.loc[dev, "score"].to_numpy())
+    predictions = predictions.assign(pred=(predictions["score"] >= threshold["threshold"]).astype("int64"))
+    paths = {key: tmp_path / f"{name}.{suffix}" for key, suffix in
+             (("predictions", "parquet"), ("threshold", "threshold.json"), ("metrics", "json"))}
+    predictions.to_parquet(paths["predictions"])
+    paths["threshold"].write_text(json.dumps(threshold))
+    split.to_parquet(tmp_path / "split.parquet")
+    write_metrics(paths["predictions"], tmp_path / "split.parquet", paths["threshold"], paths["metrics"], kind,
+                  resamples, 0.95, seed)
+    return paths
 
 
-def test_ci_contains_the_point_estimate():
+def test_resampled_metrics_equal_scikit_learn_with_weights():
+    rng = np.random.default_rng(1)
+    label = rng.integers(0, 2, 80)
+    score = np.round(rng.random(80), 1)  # many ties
+    pred = (score > 0.4).astype(int)
+    weights = speaker_bootstrap_weights(rng.integers(0, 30, 80), 50, rng)
+    auc = resampled_metric("auc", weights, label, score, pred)
+    uar = resampled_metric("uar", weights, label, score, pred)
+    for row in range(50):
+        assert auc[row] == pytest.approx(roc_auc_score(label, score, sample_weight=weights[row]))
+        assert uar[row] == pytest.approx(balanced_accuracy_score(label, pred, sample_weight=weights[row]))
+
+
+def test_intervals_contain_the_point_estimate_and_state_their_method_and_n():
     split = make_split_table(200)
     result = evaluate_predictions(make_predictions(split), split, resamples=300, seed=3)
     for name in ("test", "dev", "train"):
         for metric in ("uar", "auc", "sensitivity", "specificity", "recall_organic", "uar_female", "auc_male"):
             lo, hi = result[name][f"{metric}_ci"]
             assert lo <= result[name][metric] <= hi and lo < hi, (name, metric)
+        assert result[name]["uar_interval"] == "speaker bootstrap, BCa"
+        assert result[name]["sensitivity_interval"] == "Clopper-Pearson exact"
+        assert result[name]["sensitivity_n"] == result[name]["n_pathological"]
+        assert result[name]["uar_n"] == result[name]["n"]
+    assert result["dev"]["role"] == ROLES["dev"] and "model selection" in result["dev"]["role"]
 
 
-def test_ci_is_grouped_by_speaker():
-    """Five identical sessions per speaker carry no more information than one: a speaker
-    bootstrap gives the same interval (a session bootstrap would give a narrower one)."""
+def test_intervals_are_grouped_by_speaker():
+    """Five identical sessions per speaker carry no more information than one: the speaker
+    bootstrap gives the same BCa interval (a session bootstrap would give a narrower one)."""
     one = make_split_table(100, 1)
     five = make_split_table(100, 5)
     one_pred = make_predictions(one)
     five_pred = five[["session_id", "split", "label"]].assign(
         score=np.repeat(one_pred["score"].to_numpy(), 5), pred=np.repeat(one_pred["pred"].to_numpy(), 5)
     )
-    a = split_metrics(one_pred.merge(one.drop(columns=["split", "label"])), 200, 0.95, np.random.default_rng(5))
-    b = split_metrics(five_pred.merge(five.drop(columns=["split", "label"])), 200, 0.95, np.random.default_rng(5))
-    for metric in ("uar", "auc", "sensitivity"):
+    a = split_metrics(one_pred.merge(one.drop(columns=["split", "label"])), 200, 0.95, 5, (5, 0))
+    b = split_metrics(five_pred.merge(five.drop(columns=["split", "label"])), 200, 0.95, 5, (5, 0))
+    for metric in ("uar", "auc"):
         assert b[metric] == pytest.approx(a[metric])
         assert b[f"{metric}_ci"] == pytest.approx(a[f"{metric}_ci"])
+    assert b["sensitivity_ci"] == pytest.approx(a["sensitivity_ci"], abs=0.02)
     assert b["n"] == 500 and b["n_speakers"] == 100
 
 
-def test_resamples_without_both_classes_are_skipped_and_counted():
-    # One pathological speaker among ten: about 35 % of resamples miss them.
+def test_small_cells_are_reported_as_n_too_small_not_as_degenerate_intervals():
+    """Ten pathological sessions all detected: exact [0.69, 1], not [1, 1]; one healthy male:
+    UAR for men is not reported."""
     table = pd.DataFrame({
-        "speaker_id": range(10), "label": [1] + [0] * 9, "score": np.linspace(0.9, 0.0, 10),
-        "pred": [1] + [0] * 9, "sex": ["female"] * 10, "category": ["organic"] + ["healthy"] * 9,
+        "speaker_id": range(16), "label": [1] * 10 + [0] * 6, "score": np.r_[np.linspace(0.6, 0.9, 10), np.linspace(0.1, 0.7, 6)],
+        "sex": ["male"] * 5 + ["female"] * 5 + ["male"] + ["female"] * 5, "category": ["organic"] * 10 + ["healthy"] * 6,
     })
-    result = split_metrics(table, 400, 0.95, np.random.default_rng(0))
-    used = result["bootstrap"]["used"]
-    assert 200 < used["auc"] < 330 and used["auc"] == used["uar"] == used["sensitivity"]
-    assert used["specificity"] == 400
+    table["pred"] = (table["score"] >= 0.55).astype(int)
+    result = split_metrics(table, 300, 0.95, 5, (0, 0))
+    assert result["sensitivity"] == 1.0 and result["sensitivity_ci"] == pytest.approx([0.025 ** 0.1, 1.0])
+    assert result["uar_male"] is None and result["uar_male_ci"] is None
+    assert result["notes"]["uar_male"].startswith("n too small: 1 healthy")
+    assert result["recall_non_organic"] is None and "0 pathological" in result["notes"]["recall_non_organic"]
+    assert result["uar"] is not None and result["auc_ci"] is not None  # 6 and 10 sessions: reported
+    assert result["uar_ci"][0] < result["uar"] <= result["uar_ci"][1]
+
+
+def test_every_resample_keeps_both_classes():
+    """One pathological speaker in ten would be missing from about a third of unstratified
+    resamples; stratified by class, none is, and none is dropped."""
+    table = pd.DataFrame({
+        "speaker_id": range(12), "label": [1, 1] + [0] * 10, "score": np.linspace(0.9, 0.0, 12),
+        "pred": [1, 0] + [0] * 10, "sex": ["female"] * 12, "category": ["organic"] * 2 + ["healthy"] * 10,
+    })
+    result = split_metrics(table, 400, 0.95, 2, (0, 0))
     assert result["auc"] == 1.0 and result["auc_ci"] == [1.0, 1.0]
-    assert result["uar_male"] is None and result["uar_male_ci"] is None and used["uar_male"] == 0
-    assert result["recall_non_organic"] is None
+    assert result["auc_interval"].startswith("speaker bootstrap, percentile")  # every resample is 1
+    assert result["uar_ci"][0] < result["uar_ci"][1]
 
 
-def test_json_has_the_public_schema(tmp_path):
+def test_json_has_the_public_schema_and_is_reproducible(tmp_path):
     split = make_split_table(60)
-    split.to_parquet(tmp_path / "split.parquet")
-    make_predictions(split).to_parquet(tmp_path / "predictions.parquet")
-    write_metrics(tmp_path / "predictions.parquet", tmp_path / "split.parquet", tmp_path / "m.json", 50, 0.9, 13)
-    data = json.loads((tmp_path / "m.json").read_text())
-    assert list(data) == ["test", "dev", "train"]
-    for values in data.values():
+    paths = write_model(tmp_path, "m", split, make_predictions(split), resamples=50)
+    data = json.loads(paths["metrics"].read_text())
+    assert list(data) == ["kind", "threshold", "unpredicted", "test", "dev", "train"]
+    assert data["kind"] == "ast" and 0 < data["threshold"]["threshold"] < 1
+    for name in ("test", "dev", "train"):
+        values = data[name]
         assert isinstance(values["uar"], float) and isinstance(values["auc"], float)
         assert len(values["uar_ci"]) == 2 and len(values["auc_ci"]) == 2
-        assert values["bootstrap"]["resamples"] == 50 and values["bootstrap"]["confidence"] == 0.9
+        assert values["bootstrap"]["resamples"] == 50 and values["bootstrap"]["unit"] == "speaker"
     assert data["test"]["n"] == 12 and data["test"]["n_pathological"] == 6
-    # Same seed, same numbers.
-    again = evaluate_predictions(make_predictions(split), split, 50, 0.9, 13)
-    assert again["test"]["auc_ci"] == data["test"]["auc_ci"]
+    (tmp_path / "again").mkdir()
+    again = write_model(tmp_path / "again", "m", split, make_predictions(split), resamples=50)
+    assert json.loads(again["metrics"].read_text()) == data
 
 
 def test_bad_predictions_raise():
@@ -176,110 +215,68 @@ def test_bad_predictions_raise():
         check_predictions(good.drop(columns="score"), split)
 
 
-def test_age_baseline_is_fitted_on_train_only():
-    split = make_split_table(100)
-    catalog = split[["session_id", "age"]].copy()
-    predictions, note = baseline_predictions(catalog, split, "age")
-    assert note == ""
-    result = evaluate_predictions(predictions, split, 50)
-    assert result["test"]["uar"] > 0.95  # age separates the classes in every split
-    # Reverse the age relation outside train: a train-fitted model must now fail there.
-    flipped = catalog.copy()
-    outside = split["split"] != "train"
-    flipped.loc[outside, "age"] = 80 - flipped.loc[outside, "age"]
-    predictions, _ = baseline_predictions(flipped, split, "age")
-    result = evaluate_predictions(predictions, split, 50)
-    assert result["train"]["uar"] > 0.95 and result["test"]["uar"] < 0.05
+def test_a_summary_row_recomputed_with_scikit_learn_and_scipy(tmp_path):
+    """The test row of one model, from its predictions alone: UAR, sensitivity and specificity
+    at the threshold, AUC, the exact intervals with scipy's binomtest, and the BCa intervals
+    with scipy.stats.bootstrap over the speakers of each class and scikit-learn's metrics."""
+    split = make_split_table(120)
+    paths = write_model(tmp_path, "m", split, make_predictions(split, noise=0.45), resamples=300, seed=21)
+    write_summary({"m": paths["metrics"]}, tmp_path / "summary.tsv")
+    row = pd.read_csv(tmp_path / "summary.tsv", sep="\t").set_index(["model", "split"]).loc[("m", "test")]
+    predictions = pd.read_parquet(paths["predictions"])
+    threshold = json.loads(paths["threshold"].read_text())["threshold"]
+    test = predictions[predictions["split"] == "test"].merge(split[["session_id", "speaker_id"]])
+    label, score = test["label"].to_numpy(), test["score"].to_numpy()
+    pred = (score >= threshold).astype(int)
+    assert row["threshold"] == pytest.approx(threshold, abs=1e-4)
+    assert row["uar"] == pytest.approx(balanced_accuracy_score(label, pred), abs=1e-4)
+    assert row["auc"] == pytest.approx(roc_auc_score(label, score), abs=1e-4)
+    assert row["sensitivity"] == pytest.approx(recall_score(label, pred), abs=1e-4)
+    exact = stats.binomtest(int(pred[label == 1].sum()), int((label == 1).sum())).proportion_ci(method="exact")
+    assert [row["sensitivity_lo"], row["sensitivity_hi"]] == pytest.approx([exact.low, exact.high], abs=1e-4)
+    assert row["sensitivity_n"] == (label == 1).sum() and row["n"] == len(test)
+    # One session per speaker here: speaker indices per class are the bootstrap's data.
+    healthy, pathological = np.flatnonzero(label == 0), np.flatnonzero(label == 1)
+    for index, (metric, function) in enumerate((("uar", lambda s, p: balanced_accuracy_score(label[s], p[s])),
+                                                ("auc", lambda s, p: roc_auc_score(label[s], score[s])))):
+        reference = stats.bootstrap(
+            (healthy, pathological), lambda h, q: function(np.r_[h, q], pred), n_resamples=300, method="BCa",
+            vectorized=False, rng=np.random.default_rng([21, 0, index]), batch=250,
+        )
+        assert [row[f"{metric}_lo"], row[f"{metric}_hi"]] == pytest.approx(list(reference.confidence_interval), abs=1e-4)
 
 
-def test_sex_baseline_and_missing_ages():
-    split = make_split_table(100)
-    split["label"] = (split["sex"] == "male").astype(int)
-    predictions, _ = baseline_predictions(split[["session_id", "age"]], split, "sex")
-    assert (predictions["pred"] == predictions["label"]).all()
-    catalog = split[["session_id", "age"]].copy()
-    catalog.loc[:2, "age"] = np.nan
-    predictions, note = baseline_predictions(catalog, split, "age")
-    assert len(predictions) == len(split) - 3 and note.startswith("3 session(s) without age")
-
-
-@pytest.mark.parametrize("n_models", [1, 3])
-def test_summary_table_and_figures_for_any_number_of_models(tmp_path, n_models):
+def test_summary_has_a_row_per_model_and_split_with_roles(tmp_path):
     split = make_split_table(80)
-    split.drop(columns="age").to_parquet(tmp_path / "split.parquet")
-    split[["session_id", "age"]].to_parquet(tmp_path / "sessions.parquet")
-    metrics, predictions = {}, {}
-    for i in range(n_models):
-        name = f"model_{i}"
-        predictions[name] = tmp_path / f"{name}.parquet"
-        metrics[name] = tmp_path / f"{name}.json"
-        make_predictions(split, seed=i, noise=0.2 + 0.2 * i).to_parquet(predictions[name])
-        write_metrics(predictions[name], tmp_path / "split.parquet", metrics[name], 50, 0.95, 13)
-    out = {key: tmp_path / "out" / name for key, name in
-           (("summary", "summary.tsv"), ("baselines", "baselines.json"), ("baseline_predictions", "baselines.parquet"),
-            ("roc", "roc.png"), ("confusion", "confusion.png"))}
-    write_summary(metrics, predictions, tmp_path / "sessions.parquet", tmp_path / "split.parquet",
-                  out["summary"], out["baselines"], out["baseline_predictions"], 50, 0.95, 13)
-    plot_summary(metrics, predictions, tmp_path / "split.parquet", out["baselines"], out["baseline_predictions"],
-                 out["roc"], out["confusion"], dpi=60)
-    table = pd.read_csv(out["summary"], sep="\t")
-    assert table["model"].tolist() == [*metrics, "age_only", "sex_only"]
-    assert table["kind"].tolist() == ["model"] * n_models + ["baseline"] * 2
-    for column in ("test_uar", "test_uar_lo", "test_uar_hi", "test_auc", "dev_auc_hi", "test_sensitivity",
-                   "test_specificity", "test_recall_organic", "test_recall_non_organic", "test_n"):
-        assert table[column].notna().all(), column
-    assert (table["test_uar_lo"] <= table["test_uar"]).all() and (table["test_uar"] <= table["test_uar_hi"]).all()
-    model_0 = json.loads(metrics["model_0"].read_text())
-    assert table.loc[0, "test_auc"] == pytest.approx(model_0["test"]["auc"], abs=1e-4)
-    # The synthetic ages separate the classes: the age-only row shows the confound.
-    assert table.set_index("model").loc["age_only", "test_uar"] > 0.9
-    assert set(json.loads(out["baselines"].read_text())) == {"age_only", "sex_only"}
-    baselines = pd.read_parquet(out["baseline_predictions"])
-    assert baselines.groupby("baseline").size().to_dict() == {"age_only": len(split), "sex_only": len(split)}
-    assert out["roc"].stat().st_size > 1000 and out["confusion"].stat().st_size > 1000
+    metrics = {}
+    for i, kind in enumerate(("ast", "classical", "confound")):
+        metrics[f"model_{i}"] = write_model(tmp_path, f"model_{i}", split, make_predictions(split, seed=i), kind, 50)["metrics"]
+    table = write_summary(metrics, tmp_path / "summary.tsv")
+    written = pd.read_csv(tmp_path / "summary.tsv", sep="\t")
+    assert len(written) == len(table) == 6
+    assert written["split"].tolist() == ["test"] * 3 + ["dev"] * 3
+    assert written["kind"].tolist()[:3] == ["ast", "classical", "confound"]
+    assert (written.loc[written["split"] == "dev", "role"] == ROLES["dev"]).all()
+    for column in ("uar", "uar_lo", "uar_hi", "uar_n", "auc", "sensitivity_lo", "recall_organic_n", "threshold", "n"):
+        assert written[column].notna().all(), column
+    assert (written["uar_lo"] <= written["uar"]).all() and (written["uar"] <= written["uar_hi"]).all()
 
 
-def test_summary_refuses_a_model_named_like_a_baseline(tmp_path):
-    with pytest.raises(ValueError, match="clash"):
-        write_summary({"age_only": "x"}, {"age_only": "y"}, *[tmp_path / "z"] * 5, 10, 0.95, 1)
+def test_summary_table_keeps_unreported_values_empty():
+    values = {"role": ROLES["test"], "n": 3, "n_speakers": 3, "n_healthy": 1, "n_pathological": 2,
+              "notes": {"uar": "n too small: 1 healthy session(s), at least 5 needed"}}
+    for metric in ("uar", "auc", "sensitivity", "specificity", "recall_organic", "recall_non_organic", "uar_female", "uar_male"):
+        values.update({metric: None, f"{metric}_ci": None, f"{metric}_n": 3, f"{metric}_interval": None})
+    table = summary_table({"m": {"kind": "ast", "threshold": {"threshold": 0.5}, "test": values}})
+    assert table.loc[0, "uar"] is None and table.loc[0, "uar_lo"] is None
+    assert "uar: n too small" in table.loc[0, "note"]
 
 
-def test_summary_table_keeps_undefined_values_empty():
-    result = {"test": {"n": 3, "uar": None, "uar_ci": None}}
-    table = summary_table({"m": result}, {"m": "model"})
-    assert table.loc[0, "test_uar"] is None and table.loc[0, "test_uar_lo"] is None and table.loc[0, "dev_n"] == 0
+def test_a_baseline_may_lack_sessions(tmp_path):
+    split = make_split_table(60)
+    predictions = make_predictions(split).iloc[3:]
+    with pytest.raises(ValueError, match="have no prediction"):
+        check_predictions(predictions, split)
+    assert len(check_predictions(predictions, split, complete=False)) == len(split) - 3
 
 
-def predictions_for(case_rows, split="test"):
-    return pd.DataFrame(case_rows, columns=["session_id", "label", "pred"]).assign(
-        split=split, score=lambda t: t["pred"] * 0.8 + 0.1
-    )
-
-
-def test_cases_follow_the_definition(tmp_path):
-    # session: label, freeze pred, finetuned pred -> case
-    rows = {1: (1, 1, 1, "O"), 2: (0, 1, 1, "X"), 3: (1, 1, 0, "A"), 4: (0, 1, 0, "B"), 5: (0, 0, 0, "O")}
-    freeze = predictions_for([(s, l, f) for s, (l, f, _, _) in rows.items()])
-    finetuned = predictions_for([(s, l, t) for s, (l, _, t, _) in rows.items()])
-    train = predictions_for([(9, 1, 0)], split="train")
-    table = case_table(pd.concat([freeze, train]), pd.concat([finetuned, train]))
-    assert table["session_id"].tolist() == [1, 2, 3, 4, 5]
-    assert table["case"].tolist() == [case for *_, case in rows.values()]
-    assert table["freeze_pred"].tolist() == [1, 1, 1, 1, 0] and table["finetuned_pred"].tolist() == [1, 1, 0, 0, 0]
-    freeze.to_parquet(tmp_path / "f.parquet")
-    finetuned.to_parquet(tmp_path / "t.parquet")
-    write_cases(tmp_path / "f.parquet", tmp_path / "t.parquet", tmp_path / "cases.tsv", "ast_freeze", "ast_finetuned")
-    written = pd.read_csv(tmp_path / "cases.tsv", sep="\t")
-    assert written.columns.tolist() == ["session_id", "label", "case", "freeze_model", "freeze_score", "freeze_pred",
-                                        "finetuned_model", "finetuned_score", "finetuned_pred"]
-    assert set(written["freeze_model"]) == {"ast_freeze"}
-
-
-def test_cases_refuse_mismatched_predictions():
-    freeze = predictions_for([(1, 1, 1), (2, 0, 0)])
-    with pytest.raises(ValueError, match="different sessions"):
-        case_table(freeze, freeze.iloc[:1])
-    with pytest.raises(ValueError, match="disagree on labels"):
-        case_table(freeze, freeze.assign(label=1))
-    with pytest.raises(ValueError, match="no test predictions"):
-        case_table(freeze.assign(split="dev"), freeze.assign(split="dev"))

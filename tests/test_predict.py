@@ -1,10 +1,13 @@
 """Predictions and pooled embeddings for every recording of every split."""
+import json
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
+from sklearn.metrics import balanced_accuracy_score
 
 from svd_explain.ast_model import load_model, write_base_checkpoint
 from svd_explain.features import load_inputs
@@ -20,7 +23,8 @@ def predicted(tmp_path_factory):
     split, audio = write_corpus(folder)
     model_dir = folder / "model"  # any model folder predicts; the base checkpoint is one
     write_base_checkpoint("tiny", "auto", TINY, 3, sorted(audio.glob("*.wav")), model_dir)
-    predict(model_dir, split, audio, folder / "predictions.parquet", folder / "embeddings.parquet", 3, "cpu")
+    predict(model_dir, split, audio, folder / "predictions.parquet", folder / "embeddings.parquet",
+            folder / "threshold.json", 3, "cpu")
     yield {"folder": folder, "split": split, "audio": audio, "model": model_dir}
     torch.set_num_threads(threads)
 
@@ -33,7 +37,12 @@ def test_predictions_cover_every_recording_with_the_documented_columns(predicted
     assert pd.api.types.is_string_dtype(predictions["split"])
     pd.testing.assert_frame_equal(predictions[["session_id", "split", "label"]], split[["session_id", "split", "label"]], check_dtype=False)
     assert predictions["score"].between(0, 1).all()
-    assert (predictions["pred"] == (predictions["score"] > 0.5)).all()
+    # pred is the decision at the threshold chosen on dev, the one that maximises dev UAR.
+    threshold = json.loads((predicted["folder"] / "threshold.json").read_text())
+    assert (predictions["pred"] == (predictions["score"] >= threshold["threshold"])).all()
+    dev = predictions[predictions["split"] == "dev"]
+    assert balanced_accuracy_score(dev["label"], dev["pred"]) == pytest.approx(threshold["dev_uar"])
+    assert threshold["dev_uar"] >= threshold["dev_uar_at_0.5"]
 
 
 def test_scores_and_embeddings_are_the_models_outputs(predicted):
@@ -60,7 +69,8 @@ def test_embeddings_are_lists_of_float32(predicted):
 
 
 def test_a_second_prediction_is_byte_identical(predicted, tmp_path):
-    predict(predicted["model"], predicted["split"], predicted["audio"], tmp_path / "p.parquet", tmp_path / "e.parquet", 3, "cpu")
+    predict(predicted["model"], predicted["split"], predicted["audio"], tmp_path / "p.parquet", tmp_path / "e.parquet",
+            tmp_path / "t.json", 3, "cpu")
     assert (tmp_path / "p.parquet").read_bytes() == (predicted["folder"] / "predictions.parquet").read_bytes()
     assert (tmp_path / "e.parquet").read_bytes() == (predicted["folder"] / "embeddings.parquet").read_bytes()
 
@@ -70,4 +80,5 @@ def test_a_recording_without_audio_is_an_error(predicted, tmp_path):
     split.loc[len(split)] = {**split.iloc[0].to_dict(), "session_id": 999}
     split.to_parquet(tmp_path / "split.parquet")
     with pytest.raises(FileNotFoundError, match="999.wav"):
-        predict(predicted["model"], tmp_path / "split.parquet", predicted["audio"], tmp_path / "p.parquet", tmp_path / "e.parquet", 4, "cpu")
+        predict(predicted["model"], tmp_path / "split.parquet", predicted["audio"], tmp_path / "p.parquet",
+                tmp_path / "e.parquet", tmp_path / "t.json", 4, "cpu")

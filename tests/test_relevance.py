@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from svd_explain import relevance
+from svd_explain import relevance, relevance_figures
+from svd_explain.frames import frame_centres
 from svd_explain.textgrids import Segment, write_alignment
 
 WORDS = [Segment(0.10, 0.40, "Guten"), Segment(0.40, 0.70, "Morgen")]
@@ -40,7 +41,7 @@ def test_frame_relevance_is_relative_to_the_recording_mean():
 def test_phone_relevance_finds_the_relevant_phone():
     """All relevance on the frames of /ɔ/ (0.50–0.60 s): /ɔ/ gets n_frames/its frames."""
     n_frames = 80
-    centres = relevance.frame_centres(n_frames)
+    centres = frame_centres(n_frames)
     relevance_map = np.full((128, n_frames), 1e-9)
     inside = (centres >= 0.50) & (centres < 0.60)
     relevance_map[:, inside] = 1.0
@@ -58,22 +59,34 @@ def test_phone_occurrences_position_and_word():
     assert occurrences[-1][:3] == ("", 0, "x")  # outside every word
 
 
-def test_rank_biserial_and_wilcoxon_comparison():
+def test_rank_biserial_and_speaker_level_comparison():
     assert relevance.rank_biserial([1, 2, 3]) == 1.0
     assert relevance.rank_biserial([-1, -2, 3]) == pytest.approx((3 - 3) / 6)
     rng = np.random.default_rng(1)
     rows = []
-    for session in range(12):
+    for session in range(24):  # 12 speakers with two recordings each
         base = rng.uniform(0.8, 0.9)
-        rows.append({"model": "freeze", "session_id": session, "entropy": base, "area_50": 0.4, "area_80": 0.7})
-        rows.append({"model": "finetuned", "session_id": session, "entropy": base - rng.uniform(0.05, 0.1),
-                     "area_50": 0.4, "area_80": 0.7})
-    table = relevance.spread_table(pd.DataFrame(rows), ("freeze", "finetuned")).set_index(["measure", "model"])
+        common = {"session_id": session, "speaker_id": session // 2, "area_50": 0.4, "area_80": 0.7,
+                  "padding_share": 0.1}
+        rows.append({"model": "freeze", "entropy": base, **common})
+        rows.append({"model": "finetuned", "entropy": base - rng.uniform(0.05, 0.1), **common})
+    per_recording = pd.DataFrame(rows)
+    table = relevance.spread_table(per_recording, ("freeze", "finetuned"), resamples=300).set_index(["measure", "model"])
     comparison = table.loc[("entropy", "finetuned − freeze")]
-    assert comparison["median"] < 0 and comparison["n"] == 12
+    # The speaker is the unit: 12 differences, not 24.
+    assert comparison["unit"] == "speaker" and comparison["n"] == 12 and comparison["median"] < 0
     assert comparison["p_value"] == pytest.approx(2 / 2**12)  # exact: all 12 differences negative
     assert comparison["rank_biserial"] == -1.0
-    assert np.isnan(table.loc[("area_50", "finetuned − freeze"), "p_value"])  # no difference at all
+    means = per_recording.groupby(["speaker_id", "model"])["entropy"].mean().unstack()
+    differences = means["finetuned"] - means["freeze"]
+    assert comparison["mean"] == pytest.approx(differences.mean())
+    assert comparison["d_z"] == pytest.approx(differences.mean() / differences.std(ddof=1))
+    assert comparison["diff_lo"] < comparison["mean"] < comparison["diff_hi"] < 0
+    assert comparison["d_z_lo"] < comparison["d_z"] < comparison["d_z_hi"]
+    assert comparison["relative_diff"] == pytest.approx(differences.mean() / per_recording.loc[per_recording["model"] == "freeze", "entropy"].mean())
+    assert table.loc[("entropy", "freeze"), "n"] == 24 and table.loc[("entropy", "freeze"), "unit"] == "recording"
+    nothing = table.loc[("area_50", "finetuned − freeze")]
+    assert np.isnan(nothing["p_value"]) and np.isnan(nothing["diff_lo"])  # no difference at all
 
 
 def test_energy_measures():
@@ -91,9 +104,9 @@ def test_energy_measures():
 def test_speaker_bootstrap_interval():
     rng = np.random.default_rng(3)
     values = rng.normal(1.0, 0.1, 40)
-    low, high = relevance.speaker_bootstrap_interval(values, np.arange(40) // 2, 500, 0.95, np.random.default_rng(0))
+    low, high = relevance.speaker_bootstrap_interval(values, np.arange(40) // 2, 500, 0.95, 0)
     assert low < values.mean() < high and high - low < 0.1
-    assert np.isnan(relevance.speaker_bootstrap_interval([1.0, 2.0], [7, 7], 10, 0.95, rng)[0])
+    assert np.isnan(relevance.speaker_bootstrap_interval([1.0, 2.0], [7, 7], 10, 0.95, 0)[0])
 
 
 @pytest.fixture
@@ -107,7 +120,7 @@ def study(tmp_path):
                           "sex": "female", "category": "healthy"})
     split.to_parquet(tmp_path / "split.parquet")
     (tmp_path / "alignment" / "status").mkdir(parents=True)
-    centres = relevance.frame_centres(80)
+    centres = frame_centres(80)
     on_o = (centres >= 0.5) & (centres < 0.6)
     for session in sessions:
         aligned = session != 3
@@ -123,6 +136,7 @@ def study(tmp_path):
             relevance_map[:, on_o] *= boost
             relevance_map[126:] = np.nan
             arrays[f"{session}.relevance"], arrays[f"{session}.fbank"] = relevance_map, fbank
+            arrays[f"{session}.padding_share"] = np.float32(0.02 * session if model == "freeze" else 0.01 * session)
         np.savez(tmp_path / f"{model}.npz", **arrays)
     return tmp_path
 
@@ -133,7 +147,7 @@ def test_phone_statistics_end_to_end(study):
         ["freeze", "finetuned"], [study / "freeze.npz", study / "finetuned.npz"], study / "split.parquet",
         study / "alignment", study / "alignment" / "status", out / "phones.tsv", out / "excluded.tsv",
         resamples=200, seed=1)
-    relevance.write_phones_figure(out / "phones.tsv", ["freeze", "finetuned"], out / "phones.png", dpi=60)
+    relevance_figures.write_phones_figure(out / "phones.tsv", ["freeze", "finetuned"], out / "phones.png", dpi=60)
     table = pd.read_csv(out / "phones.tsv", sep="\t")
     assert list(table.columns) == ["model", "class", "word", "position", "phone", "mean_relevance", "ci_low",
                                    "ci_high", "n_frames", "n_recordings", "rank", "sentence_index"]
@@ -157,21 +171,33 @@ def test_spread_and_energy_end_to_end(study):
     out = study / "out"
     npz = [study / "freeze.npz", study / "finetuned.npz"]
     relevance.write_spread(["freeze", "finetuned"], npz, study / "split.parquet", ["freeze", "finetuned"],
-                           out / "spread.tsv", out / "spread.parquet")
-    relevance.write_spread_figure(out / "spread.tsv", out / "spread.parquet", ["freeze", "finetuned"],
+                           out / "spread.tsv", out / "spread.parquet", resamples=100)
+    relevance_figures.write_spread_figure(out / "spread.tsv", out / "spread.parquet", ["freeze", "finetuned"],
                                   out / "spread.png", dpi=60)
     table = pd.read_csv(out / "spread.tsv", sep="\t").set_index(["measure", "model"])
     comparison = table.loc[("area_50", "finetuned − freeze")]
     assert comparison["n"] == 6 and comparison["median"] < 0 and comparison["rank_biserial"] == -1.0
     per_recording = pd.read_parquet(out / "spread.parquet")
     assert len(per_recording) == 12 and set(per_recording["session_id"]) == {1, 2, 3, 4, 5, 6}
+    # The mass on padding comes from the map files, per recording and model.
+    padding = per_recording.set_index(["model", "session_id"])["padding_share"]
+    assert padding[("freeze", 3)] == pytest.approx(0.06) and padding[("finetuned", 3)] == pytest.approx(0.03)
+    assert table.loc[("padding_share", "freeze"), "mean"] == pytest.approx(0.07)
+    assert table.loc[("padding_share", "finetuned − freeze"), "mean"] < 0
     relevance.write_energy(["freeze", "finetuned"], npz, study / "split.parquet", out / "energy.tsv",
                            out / "energy.parquet", resamples=100)
-    relevance.write_energy_figure(out / "energy.parquet", out / "energy.png", dpi=60)
+    relevance_figures.write_energy_figure(out / "energy.parquet", out / "energy.png", dpi=60)
     energy = pd.read_csv(out / "energy.tsv", sep="\t")
     assert energy["n"].tolist() == [6, 6]
     assert energy["spearman_mean"].abs().max() < 0.2  # relevance drawn independently of power here
     assert (out / "spread.png").stat().st_size > 0 and (out / "energy.png").stat().st_size > 0
+
+
+def test_spread_needs_the_padding_share(study):
+    np.savez(study / "old.npz", **{f"{s}.{k}": np.ones((4, 4)) for s in range(1, 8) for k in ("relevance", "fbank")})
+    with pytest.raises(KeyError, match="no padding_share"):
+        relevance.write_spread(["a", "b"], [study / "old.npz"] * 2, study / "split.parquet", ["a", "b"],
+                               study / "s.tsv", study / "s.parquet")
 
 
 def test_statistics_refuse_missing_maps(study):

@@ -1,22 +1,28 @@
-"""Linear probes on synthetic embeddings with a known structure, speaker grouping, chance
-levels, the 2-D maps for tiny n, and input checks."""
+"""Linear probes on synthetic embeddings with a known structure: held-out sessions only,
+speaker grouping, speaker-level permutations, the batched fit against scikit-learn, the 2-D
+maps for tiny n, and input checks."""
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
+from svd_explain.representation_figures import write_probes_figure, write_representation_figure
 from svd_explain.representations import (
     embedding_maps,
+    fit_logistic_batch,
     load_embeddings,
     probe,
     probe_table,
+    speaker_permutations,
     tsne_perplexity,
     write_probes,
-    write_probes_figure,
-    write_representation_figure,
 )
 
 
-def make_meta(n_speakers=120, sessions_per_speaker=1, seed=0):
+def make_meta(n_speakers=180, sessions_per_speaker=1, seed=0):
     rng = np.random.default_rng(seed)
     rows = []
     for speaker in range(n_speakers):
@@ -55,7 +61,7 @@ def test_sex_separable_pathology_not(meta):
     assert rows.loc["pathology", "balanced_accuracy"] < rows.loc["pathology", "chance_q95"] + 0.1
     for target in ("sex", "pathology"):
         assert abs(rows.loc[target, "chance_mean"] - 0.5) < 0.08
-    assert (rows["sessions"] == "all splits").all() and (rows["folds"] == 5).all()
+    assert (rows["sessions"] == "dev+test").all() and (rows["folds"] == 5).all()
 
 
 def test_pathology_separable_sex_not(meta):
@@ -63,7 +69,8 @@ def test_pathology_separable_sex_not(meta):
     assert rows.loc["pathology", "balanced_accuracy"] > 0.9 and rows.loc["pathology", "p_value"] < 0.06
     assert rows.loc["sex", "balanced_accuracy"] < 0.7
     # Organic vs non-organic is probed among pathological sessions only; both share the shift.
-    assert rows.loc["organic_vs_nonorganic", "n"] == (meta["label"] == 1).sum()
+    held_out = meta["split"].isin(["dev", "test"])
+    assert rows.loc["organic_vs_nonorganic", "n"] == (held_out & (meta["label"] == 1)).sum()
     assert rows.loc["organic_vs_nonorganic", "balanced_accuracy"] < 0.7
 
 
@@ -151,3 +158,77 @@ def test_bad_embeddings_raise(tmp_path, meta):
     write_embeddings(tmp_path / "e.parquet", meta.assign(session_id=meta["session_id"] + 10_000), good)
     with pytest.raises(ValueError, match="not in the split table"):
         load_embeddings(tmp_path / "e.parquet", meta)
+
+
+def test_probes_never_score_a_session_the_model_trained_on():
+    """Train sessions whose embeddings give the label away, held-out sessions without any
+    signal: a probe that used train sessions would look perfect; these stay at chance."""
+    meta = make_meta(150, seed=5)
+    rng = np.random.default_rng(6)
+    embeddings = rng.normal(size=(len(meta), 8))
+    train = (meta["split"] == "train").to_numpy()
+    embeddings[train, 0] += 6.0 * meta.loc[train, "label"].to_numpy()
+    rows = probe_table({"m": (embeddings, meta)}, folds=5, permutations=20, seed=0).set_index("target")
+    assert rows.loc["pathology", "n"] == (~train).sum() == 100
+    assert rows.loc["pathology", "balanced_accuracy"] < 0.7 and rows.loc["pathology", "p_value"] > 0.05
+    # The same embeddings probed on every split (a third of them train) would have found the
+    # planted signal.
+    everything = probe_table({"m": (embeddings, meta)}, folds=5, permutations=0, seed=0,
+                             splits=("train", "dev", "test")).set_index("target")
+    assert everything.loc["pathology", "balanced_accuracy"] > rows.loc["pathology", "balanced_accuracy"] + 0.1
+
+
+def test_speaker_permutations_keep_each_speakers_sessions_together():
+    """Speakers with 1, 2 or 3 sessions, some with labels that change between sessions: every
+    permuted vector hands each speaker the whole label sequence of one speaker with as many
+    sessions, so the speakers' sequences are the same multiset."""
+    sessions = [1, 2, 3, 1, 2, 3, 2, 1, 3, 1, 2, 1]
+    speakers = np.repeat(np.arange(len(sessions)) * 7 + 3, sessions)
+    rng = np.random.default_rng(0)
+    target = rng.integers(0, 2, speakers.size)
+    target[speakers == speakers[2]] = [0, 1]  # a speaker whose status changed
+    order = rng.permutation(speakers.size)  # sessions in no particular order
+    speakers, target = speakers[order], target[order]
+    permuted = speaker_permutations(target, speakers, 200, np.random.default_rng(1))
+    assert permuted.shape == (200, speakers.size)
+
+    def sequences(labels):
+        return sorted((int((speakers == s).sum()), tuple(labels[speakers == s])) for s in np.unique(speakers))
+
+    for row in permuted:
+        assert sequences(row) == sequences(target)
+    constant = [s for s in np.unique(speakers) if len(set(target[speakers == s])) == 1]
+    moved = {tuple(row[speakers == s]) for row in permuted for s in np.unique(speakers)}
+    assert len(moved) > 4  # sequences really move between speakers
+    assert not (permuted == target).all(axis=1).all()
+    # With one session per speaker it is an ordinary permutation of the labels.
+    single = speaker_permutations(np.arange(10), np.arange(10) + 50, 5, np.random.default_rng(2))
+    assert all(sorted(row) == list(range(10)) for row in single) and constant
+
+
+def test_batched_fit_equals_scikit_learn():
+    rng = np.random.default_rng(3)
+    for n, d in ((40, 64), (150, 20)):
+        features = rng.normal(size=(n, d))
+        labels = rng.integers(0, 2, size=(n, 5))
+        labels[:, 0] = (features[:, 0] + 0.3 * rng.normal(size=n) > 0).astype(int)
+        coefficients, intercepts = fit_logistic_batch(features, labels)
+        for column in range(5):
+            reference = LogisticRegression(C=1.0, class_weight="balanced", max_iter=10000, tol=1e-10)
+            reference.fit(features, labels[:, column])
+            np.testing.assert_allclose(coefficients[:, column], reference.coef_[0], atol=1e-4)
+            assert intercepts[column] == pytest.approx(reference.intercept_[0], abs=1e-4)
+    one_class = fit_logistic_batch(features, np.ones((n, 1)))
+    assert (features @ one_class[0] + one_class[1] > 0).all()
+
+
+def test_probe_score_equals_scikit_learns_cross_validation():
+    meta = make_meta(90, seed=7)
+    embeddings = embeddings_encoding(meta, "sex", "male", seed=8, dims=6)
+    embeddings[:, 1] += 0.8 * meta["label"].to_numpy()
+    target, speakers = meta["label"].to_numpy(), meta["speaker_id"].to_numpy()
+    result = probe(embeddings, target, speakers, folds=4, permutations=0, seed=9)
+    folds = StratifiedGroupKFold(n_splits=4, shuffle=True, random_state=9).split(embeddings, target, speakers)
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=5000))
+    reference = cross_val_score(pipeline, embeddings, target, cv=list(folds), scoring="balanced_accuracy")
+    assert result["balanced_accuracy"] == pytest.approx(reference.mean(), abs=1e-9)

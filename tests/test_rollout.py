@@ -174,7 +174,8 @@ def test_write_rollout_writes_one_cropped_map_per_recording(tmp_path, model_dir,
     rollout.write_rollout(model_dir, split, tmp_path / "audio", out, splits=splits, batch_size=2, device="cpu")
     extractor = ASTFeatureExtractor.from_pretrained(model_dir)
     with np.load(out, allow_pickle=False) as maps:
-        assert sorted(maps.files) == sorted(f"{s}.{kind}" for s in expected for kind in ("relevance", "fbank"))
+        kinds = ("relevance", "fbank", "padding_share")
+        assert sorted(maps.files) == sorted(f"{s}.{kind}" for s in expected for kind in kinds)
         for session in expected:
             relevance, fbank = maps[f"{session}.relevance"], maps[f"{session}.fbank"]
             frames = min(features.num_frames(int(soundfile.info(tmp_path / "audio" / f"{session}.wav").frames)), MAX_LENGTH)
@@ -182,6 +183,17 @@ def test_write_rollout_writes_one_cropped_map_per_recording(tmp_path, model_dir,
             assert relevance.dtype == fbank.dtype == np.float32
             np.testing.assert_allclose(fbank, features.log_mel(tmp_path / "audio" / f"{session}.wav", extractor)[:MAX_LENGTH].T, rtol=1e-6)
             assert np.nanmin(relevance) > 0
+            # Session 12 fills the input: nothing is padding; the shorter ones lose some mass.
+            padding = float(maps[f"{session}.padding_share"])
+            assert padding == 0.0 if frames == MAX_LENGTH else 0.0 < padding < 1.0
+
+
+def test_padding_share_is_the_mass_after_the_recording():
+    relevance = np.ones((4, 10))
+    relevance[:, 7:] = 3.0
+    relevance[0] = np.nan  # cells no patch covers are left out
+    assert rollout.padding_share(relevance, 7) == pytest.approx(27 / (21 + 27))
+    assert rollout.padding_share(relevance, 10) == 0.0
 
 
 def test_write_rollout_refuses_an_unknown_split_choice(tmp_path, model_dir):

@@ -9,7 +9,9 @@ mono and resampled to the models' rate. MODEL_DIR are `save_pretrained` model fo
 aligned to the phrase and the figure shows words and phones; otherwise the figure says why it
 has none. Writes, under DIR, named after the recording:
   <name>.input.wav      the recording as the models hear it (mono, at their rate)
-  <name>.json           per model: P(pathological) and the predicted class; the alignment's status
+  <name>.json           per model: P(pathological), the threshold (the model's dev-chosen one,
+                        results/models/<model>.threshold.json, when it is beside the folder)
+                        and the predicted class; the alignment's status
   <name>.png (.pdf)     the relevance figure, models side by side
   <name>.TextGrid       the alignment, when there is one"""
 import argparse
@@ -21,9 +23,11 @@ from pathlib import Path
 from svd_explain.ast_model import load_model, quiet_progress_bars, resolve_device
 from svd_explain.audio import resample_recording
 from svd_explain.align.status import read_status
-from svd_explain.figures import CLASS_NAMES, Panel, draw_relevance_figure, prediction_title
+from svd_explain.figures import Panel, draw_relevance_figure, prediction_title
+from svd_explain.labels import CLASS_NAMES
 from svd_explain.rollout import HEAD_FUSIONS, TOKEN_ROWS, explain_recordings
 from svd_explain.textgrids import read_alignment
+from svd_explain.thresholds import read_threshold
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,16 @@ def align_if_possible(wav_path, aligner_dir, phrase_path, textgrid_path):
     return words, phones, {"aligned": True, "reason": "", "textgrid": str(textgrid_path)}
 
 
+def model_threshold(model_dir) -> float:
+    """The model's dev-chosen decision threshold, written beside its folder by the workflow
+    (results/models/<model>.threshold.json); 0.5 (the argmax) for a folder without one."""
+    path = Path(model_dir).parent / f"{Path(model_dir).name}.threshold.json"
+    if path.is_file():
+        return read_threshold(path)
+    log.warning("%s: no %s beside the model: deciding at P(pathological) ≥ 0.5", model_dir, path.name)
+    return 0.5
+
+
 def explain(model_dirs, recording, out_dir, aligner_dir=DEFAULT_ALIGNER, phrase_path=DEFAULT_PHRASE,
             head_fusion="mean", tokens="mean", formats=("png",), dpi=200, width_in=7.0, device="auto"):
     """Predict and explain one recording with every model in `model_dirs`; returns the
@@ -59,6 +73,7 @@ def explain(model_dirs, recording, out_dir, aligner_dir=DEFAULT_ALIGNER, phrase_
     out_dir.mkdir(parents=True, exist_ok=True)
     name = Path(recording).stem
     models = [(Path(d).name, *load_model(d)) for d in model_dirs]
+    thresholds = {Path(d).name: model_threshold(d) for d in model_dirs}
     rates = {extractor.sampling_rate for _, _, extractor in models}
     if len(rates) != 1:
         raise ValueError(f"the models expect different sample rates: {sorted(rates)}")
@@ -69,9 +84,10 @@ def explain(model_dirs, recording, out_dir, aligner_dir=DEFAULT_ALIGNER, phrase_
     panels, predictions = [], []
     for model_name, model, extractor in models:
         model = model.to(resolve_device(device)[0]).eval()
-        _, score, relevance, fbank = next(explain_recordings(model, extractor, [wav_path], head_fusion, tokens))
-        pred = int(score > 0.5)  # the argmax of the two logits, as the workflow's predictions
-        predictions.append({"model": model_name, "score": score, "pred": pred, "predicted": CLASS_NAMES[pred]})
+        _, score, relevance, fbank, _ = next(explain_recordings(model, extractor, [wav_path], head_fusion, tokens))
+        pred = int(score >= thresholds[model_name])  # the workflow's decision rule
+        predictions.append({"model": model_name, "score": score, "threshold": thresholds[model_name], "pred": pred,
+                            "predicted": CLASS_NAMES[pred]})
         panels.append(Panel(prediction_title(model_name, score, pred), fbank, relevance))
         log.info("%s: P(pathological) = %.3f", model_name, score)
 

@@ -21,14 +21,14 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from svd_explain.align.status import read_status  # noqa: E402
+from svd_explain.cases import CASE_MEANINGS  # noqa: E402
+from svd_explain.frames import frame_extent  # noqa: E402
+from svd_explain.labels import CLASS_NAMES  # noqa: E402
 from svd_explain.textgrids import read_alignment  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-# The AST feature extractor's filter bank (Kaldi defaults): frame t covers
-# [t·10 ms, t·10 ms + 25 ms]; mel filters from 20 Hz to the Nyquist frequency.
-FRAME_SHIFT_S = 0.010
-WINDOW_S = 0.025
+# The AST feature extractor's mel filters (Kaldi defaults): from 20 Hz to the Nyquist frequency.
 LOW_FREQUENCY_HZ = 20.0
 SAMPLE_RATE = 16000
 # Power shown: this many dB below the recording's loudest cell are drawn black.
@@ -46,14 +46,6 @@ TITLE_CHARACTERS_PER_INCH = 15
 NOTE_CHARACTERS_PER_INCH = 15
 # Words tier, phones tier (two lines of labels).
 TIER_HEIGHTS = (1.0, 1.6)
-CASE_MEANINGS = {
-    "O": "both models right",
-    "X": "both models wrong",
-    "A": "finetuned wrong, freeze right",
-    "B": "finetuned right, freeze wrong",
-}
-# ast_model.LABELS, repeated because this module must not import torch.
-CLASS_NAMES = {0: "healthy", 1: "pathological"}
 
 
 @dataclass(frozen=True)
@@ -144,12 +136,6 @@ def mel_bin_position(frequency_hz, n_bins, sample_rate=SAMPLE_RATE):
     """Where `frequency_hz` lies on the mel-bin axis (bin i's filter peaks at position i)."""
     low, high = _mel(LOW_FREQUENCY_HZ), _mel(sample_rate / 2)
     return (_mel(frequency_hz) - low) / ((high - low) / (n_bins + 1)) - 1.0
-
-
-def frame_extent(n_frames):
-    """(left, right) in seconds of a frames axis drawn at the frames' window centres."""
-    first_centre = WINDOW_S / 2
-    return first_centre - FRAME_SHIFT_S / 2, first_centre + (n_frames - 0.5) * FRAME_SHIFT_S
 
 
 def _draw_tier(ax, segments, name, duration, staggered):
@@ -310,20 +296,3 @@ def rollout_figure(session, models, rollout_paths, prediction_paths, split_path,
         log.warning("session %s has no alignment (%s): drawn without phones", session, status["reason"])
         draw_relevance_figure(panels, title, out_paths, alignment_note=f"not aligned: {status['reason']}",
                               dpi=dpi, width_in=width_in)
-
-
-def select_figure_sessions(cases_path, out_path, select="all", n_per_case=3, seed=0):
-    """Write the sessions to draw (session_id, case): every test recording in cases.tsv, or
-    up to `n_per_case` of each case drawn at random with `seed`."""
-    cases = pd.read_csv(cases_path, sep="\t", usecols=["session_id", "case"])
-    unknown = set(cases["case"]) - set(CASE_MEANINGS)
-    if unknown:
-        raise ValueError(f"{cases_path}: unknown case(s) {sorted(unknown)}")
-    if select == "per_case":
-        cases = cases.sample(frac=1.0, random_state=seed).groupby("case").head(n_per_case)
-    elif select != "all":
-        raise ValueError(f"select must be all or per_case, not {select!r}")
-    chosen = cases.sort_values("session_id")
-    log.info("%d figures: %s", len(chosen), chosen["case"].value_counts().sort_index().to_dict())
-    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
-    chosen.to_csv(out_path, sep="\t", index=False)

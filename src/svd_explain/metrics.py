@@ -1,31 +1,36 @@
-"""Classification metrics per split with speaker-resampled bootstrap confidence intervals, the
-age-only and sex-only baselines, the side-by-side summary table, ROC and confusion figures, and
-the O / X / A / B cases of the test recordings.
+"""Classification metrics per split, with intervals that respect the speaker (intervals.py),
+and the side-by-side summary of every model and baseline.
 
-UAR is the unweighted average recall (= balanced accuracy, from `pred`); AUC is the ROC AUC
-(from `score` = P(pathological)); label 1 = pathological."""
+UAR is the unweighted average recall (= balanced accuracy) of `pred`, the decision at the
+model's dev-chosen threshold (thresholds.py); AUC is the ROC AUC of `score` = P(pathological),
+threshold-free; label 1 = pathological.
+
+Intervals: UAR and AUC (overall and per sex) from the class-stratified speaker bootstrap with
+BCa; sensitivity, specificity and the recall of each pathology category exact
+(Clopper-Pearson, clustered by speaker where sessions repeat). A metric resting on fewer than
+`min_n` sessions of a class it needs (or on one speaker of a class) is not reported: its value
+and interval are empty and its note says "n too small"."""
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import ConfusionMatrixDisplay, balanced_accuracy_score, recall_score, roc_auc_score, roc_curve
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.metrics import balanced_accuracy_score, recall_score, roc_auc_score
+
+from svd_explain.intervals import bootstrap_interval, proportion_interval
+from svd_explain.labels import PREDICTION_COLUMNS
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("test", "dev", "train")
-PREDICTION_COLUMNS = ("session_id", "split", "label", "score", "pred")
-BASELINES = {"age_only": "age", "sex_only": "sex"}
-CLASS_NAMES = ("healthy", "pathological")
+# What each split is for: the summary says it beside the numbers.
+ROLES = {
+    "test": "held out",
+    "dev": "used for model selection (epoch or hyperparameters, and the threshold)",
+    "train": "used for fitting",
+}
 
 
 @dataclass(frozen=True)
@@ -52,22 +57,20 @@ METRICS = (
     Metric("uar_male", "uar", "sex", "male"),
     Metric("auc_male", "auc", "sex", "male"),
 )
-# The study's table: these metrics with their CIs, for these splits.
+# The study's table: these metrics with their intervals and n, for these splits.
 SUMMARY_METRICS = (
     "uar", "auc", "sensitivity", "specificity", "recall_organic", "recall_non_organic", "uar_female", "uar_male",
 )
 SUMMARY_SPLITS = ("test", "dev")
-
-
-def _defined(kind, label):
-    """Whether a metric of `kind` exists for these labels (AUC and UAR need both classes)."""
-    has_pos, has_neg = bool((label == 1).any()), bool((label == 0).any())
-    return {"uar": has_pos and has_neg, "auc": has_pos and has_neg, "sensitivity": has_pos, "specificity": has_neg}[kind]
+# Kinds of rows in the summary: the AST models, the classical baselines, the confound baselines.
+KINDS = ("ast", "classical", "confound")
 
 
 def point_estimate(kind, label, score, pred):
     """The metric on these sessions with scikit-learn, or None where it is undefined."""
-    if not _defined(kind, label):
+    has_pos, has_neg = bool((label == 1).any()), bool((label == 0).any())
+    defined = {"uar": has_pos and has_neg, "auc": has_pos and has_neg, "sensitivity": has_pos, "specificity": has_neg}
+    if not defined[kind]:
         return None
     if kind == "uar":
         return float(balanced_accuracy_score(label, pred))
@@ -100,8 +103,8 @@ def _weighted_auc(weights, label, score):
 
 
 def resampled_metric(kind, weights, label, score, pred):
-    """The metric for each row of `weights` (bootstrap resamples × sessions); NaN for a
-    resample where it is undefined (e.g. one class only, for AUC and UAR)."""
+    """The metric for each row of `weights` (resamples × sessions); NaN for a row where it is
+    undefined (e.g. one class only, for AUC and UAR)."""
     if not len(label):
         return np.full(len(weights), np.nan)
     if kind == "auc":
@@ -111,27 +114,49 @@ def resampled_metric(kind, weights, label, score, pred):
     return {"uar": (sensitivity + specificity) / 2, "sensitivity": sensitivity, "specificity": specificity}[kind]
 
 
-def speaker_bootstrap_weights(speaker_ids, resamples, rng):
-    """(resamples × sessions) weights: how often each session's speaker was drawn when the
-    speakers are resampled with replacement (all sessions of a drawn speaker come along)."""
-    speakers, speaker_of_session = np.unique(speaker_ids, return_inverse=True)
-    n = len(speakers)
-    drawn = rng.integers(0, n, size=(resamples, n))
-    counts = np.bincount((drawn + n * np.arange(resamples)[:, None]).ravel(), minlength=resamples * n)
-    return counts.reshape(resamples, n)[:, speaker_of_session].astype(np.float64)
+def _too_small(kind, label, speakers, min_n):
+    """Why a metric is not reported on these sessions, or None when it is."""
+    classes = {"uar": (0, 1), "auc": (0, 1), "sensitivity": (1,), "specificity": (0,)}[kind]
+    for cls in classes:
+        n = int((label == cls).sum())
+        n_speakers = len(np.unique(speakers[label == cls]))
+        name = "pathological" if cls else "healthy"
+        if n < min_n:
+            return f"n too small: {n} {name} session(s), at least {min_n} needed"
+        if kind in ("uar", "auc") and n_speakers < 2:
+            return f"n too small: {n_speakers} {name} speaker(s), at least 2 needed"
+    return None
 
 
-def split_metrics(table, resamples, confidence, rng):
-    """Every metric of METRICS on one split's sessions (columns speaker_id, label, score, pred,
-    sex, category), with percentile bootstrap CIs over speakers.
+def metric_cell(metric_kind, label, score, pred, speakers, resamples, confidence, min_n, seed):
+    """One metric on one set of sessions: {value, ci, n, interval, note}."""
+    n = int(len(label)) if metric_kind in ("uar", "auc") else int((label == (metric_kind == "sensitivity")).sum())
+    note = _too_small(metric_kind, label, speakers, min_n)
+    if note:
+        return {"value": None, "ci": None, "n": n, "interval": None, "note": note}
+    value = point_estimate(metric_kind, label, score, pred)
+    if metric_kind in ("uar", "auc"):
+        interval, _ = bootstrap_interval(
+            lambda weights: resampled_metric(metric_kind, weights, label, score, pred),
+            speakers, strata=label, resamples=resamples, confidence=confidence, seed=seed,
+        )
+    else:
+        cls = 1 if metric_kind == "sensitivity" else 0
+        of_class = label == cls
+        interval = proportion_interval(pred[of_class] == cls, speakers[of_class], confidence)
+    return {"value": value, "ci": interval.as_list(), "n": n, "interval": interval.method, "note": ""}
 
-    A resample where a metric is undefined is skipped for that metric; `bootstrap.used` counts
-    the resamples each CI rests on. Undefined point estimates and CIs are None."""
+
+def split_metrics(table, resamples=1000, confidence=0.95, min_n=5, seed=(13, 0)):
+    """Every metric of METRICS on one split's sessions (columns speaker_id, label, score,
+    pred, sex, category): `{name}` (value), `{name}_ci`, `{name}_n`, `{name}_interval` (the
+    method) and, for metrics not reported, a note in `notes`.
+
+    Metric i's bootstrap draws from a generator seeded by (*seed, i)."""
     label = table["label"].to_numpy()
     score = table["score"].to_numpy(dtype=np.float64)
     pred = table["pred"].to_numpy()
-    weights = speaker_bootstrap_weights(table["speaker_id"].to_numpy(), resamples, rng)
-    tail = (1 - confidence) / 2
+    speakers = table["speaker_id"].to_numpy()
     result = {
         "n": len(table),
         "n_speakers": int(table["speaker_id"].nunique()),
@@ -142,25 +167,28 @@ def split_metrics(table, resamples, confidence, rng):
         "n_female": int((table["sex"] == "female").sum()),
         "n_male": int((table["sex"] == "male").sum()),
     }
-    used = {}
-    for metric in METRICS:
+    notes = {}
+    for index, metric in enumerate(METRICS):
         subset = np.ones(len(table), bool) if metric.column is None else (table[metric.column] == metric.value).to_numpy()
-        result[metric.name] = point_estimate(metric.kind, label[subset], score[subset], pred[subset])
-        values = resampled_metric(metric.kind, weights[:, subset], label[subset], score[subset], pred[subset])
-        values = values[np.isfinite(values)]
-        used[metric.name] = len(values)
-        if result[metric.name] is None or not len(values):
-            result[f"{metric.name}_ci"] = None
-        else:
-            result[f"{metric.name}_ci"] = [float(v) for v in np.quantile(values, [tail, 1 - tail])]
-    result["bootstrap"] = {"resamples": resamples, "confidence": confidence, "unit": "speaker", "used": used}
+        cell = metric_cell(metric.kind, label[subset], score[subset], pred[subset], speakers[subset],
+                           resamples, confidence, min_n, [*np.atleast_1d(seed).tolist(), index])
+        result[metric.name] = cell["value"]
+        result[f"{metric.name}_ci"] = cell["ci"]
+        result[f"{metric.name}_n"] = cell["n"]
+        result[f"{metric.name}_interval"] = cell["interval"]
+        if cell["note"]:
+            notes[metric.name] = cell["note"]
+    result["notes"] = notes
+    result["bootstrap"] = {"resamples": resamples, "confidence": confidence, "unit": "speaker",
+                           "strata": "class", "min_n": min_n}
     return result
 
 
-def check_predictions(predictions, split):
-    """Predictions joined with the split's speaker, sex and category. Every session of the
-    split must have exactly one prediction that agrees with its split and label, with a
-    score in [0, 1] and a 0/1 pred; anything else raises ValueError."""
+def check_predictions(predictions, split, complete=True):
+    """Predictions joined with the split's speaker, sex and category. Every prediction must
+    agree with the split table on its split and label, with a score in [0, 1] and a 0/1 pred;
+    with `complete` every session of the split needs exactly one (a baseline without a value,
+    say a missing age, may lack some). Anything else raises ValueError."""
     missing = [c for c in PREDICTION_COLUMNS if c not in predictions.columns]
     if missing:
         raise ValueError(f"predictions lack column(s) {missing}")
@@ -180,8 +208,9 @@ def check_predictions(predictions, split):
     if unknown:
         raise ValueError(f"{len(unknown)} predicted session(s) are not in the split table, e.g. {unknown[:5]}")
     unpredicted = joined.loc[joined["_merge"] == "right_only", "session_id"].tolist()
-    if unpredicted:
+    if unpredicted and complete:
         raise ValueError(f"{len(unpredicted)} session(s) of the split have no prediction, e.g. {unpredicted[:5]}")
+    joined = joined.loc[joined["_merge"] == "both"]
     for column in ("split", "label"):
         differs = joined[column] != joined[f"{column}_split"]
         if differs.any():
@@ -189,23 +218,19 @@ def check_predictions(predictions, split):
                 f"{differs.sum()} prediction(s) disagree with the split table on {column}, "
                 f"e.g. session {joined.loc[differs, 'session_id'].iloc[0]}"
             )
-    joined = joined.drop(columns=["_merge", "split_split", "label_split"])
+    joined = joined.drop(columns=["_merge", "split_split", "label_split"]).reset_index(drop=True)
     return joined.astype({"label": "int64", "pred": "int64"})
 
 
-def evaluate_predictions(predictions, split, resamples=1000, confidence=0.95, seed=13):
-    """{split name: split_metrics} for every split present (test, dev, train order).
-
-    The bootstrap of a split draws from a generator seeded by (seed, split), so models
-    evaluated on the same sessions share their resamples (paired comparisons)."""
-    table = check_predictions(predictions, split)
+def evaluate_predictions(predictions, split, resamples=1000, confidence=0.95, seed=13, min_n=5, complete=True):
+    """{split name: split_metrics with its role} for every split present (test, dev, train)."""
+    table = check_predictions(predictions, split, complete)
     result = {}
     for index, name in enumerate(SPLITS):
         rows = table.loc[table["split"] == name]
         if rows.empty:
             continue
-        rng = np.random.default_rng([seed, index])
-        result[name] = split_metrics(rows, resamples, confidence, rng)
+        result[name] = {"role": ROLES[name], **split_metrics(rows, resamples, confidence, min_n, (seed, index))}
     return result
 
 
@@ -214,230 +239,65 @@ def _write_json(data, path):
     Path(path).write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
 
 
-def write_metrics(predictions_parquet, split_parquet, metrics_json, resamples, confidence, seed):
-    """Evaluate one model's predictions (`evaluate_predictions`) and write the JSON."""
-    result = evaluate_predictions(
-        pd.read_parquet(predictions_parquet), pd.read_parquet(split_parquet), resamples, confidence, seed
-    )
-    _write_json(result, metrics_json)
+def write_metrics(predictions_parquet, split_parquet, threshold_json, metrics_json, kind, resamples, confidence,
+                  seed, min_n=5, complete=True):
+    """Evaluate one model's or baseline's predictions (`evaluate_predictions`) and write the
+    JSON, with the model's kind and dev-chosen threshold. Sessions of the split without a
+    prediction (allowed unless `complete`) are counted in `unpredicted`."""
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    predictions, split = pd.read_parquet(predictions_parquet), pd.read_parquet(split_parquet)
+    threshold = json.loads(Path(threshold_json).read_text(encoding="utf-8"))
+    result = evaluate_predictions(predictions, split, resamples, confidence, seed, min_n, complete)
+    unpredicted = int((~split["session_id"].isin(predictions["session_id"])).sum())
+    _write_json({"kind": kind, "threshold": threshold, "unpredicted": unpredicted, **result}, metrics_json)
     for name, values in result.items():
-        log.info("%s: n=%d UAR=%s AUC=%s", name, values["n"], values["uar"], values["auc"])
+        log.info("%s: n=%d UAR=%s AUC=%s (threshold %.4f)", name, values["n"], values["uar"], values["auc"],
+                 threshold["threshold"])
     return result
 
 
-def baseline_predictions(catalog, split, feature):
-    """Predictions of a logistic regression on one catalog feature (age, or sex as male = 1),
-    fitted on the train split and applied to every split.
-
-    Standardised input; balanced class weights, so that the 0.5 threshold on P(pathological)
-    aims at UAR rather than at accuracy on the larger class. Sessions without the feature
-    (a missing age) are left out; returns (predictions, note) with the reason in the note."""
-    if feature not in ("age", "sex"):
-        raise ValueError(f"baseline feature must be age or sex, not {feature!r}")
-    table = split[["session_id", "split", "label", "sex"]].merge(
-        catalog[["session_id", "age"]], on="session_id", how="left", validate="one_to_one"
-    )
-    values = (table["sex"] == "male").astype(float) if feature == "sex" else table["age"].astype(float)
-    missing = values.isna()
-    note = ""
-    if missing.any():
-        note = f"{missing.sum()} session(s) without {feature} left out, e.g. {table.loc[missing, 'session_id'].tolist()[:5]}"
-        log.warning("%s baseline: %s", feature, note)
-    table, values = table.loc[~missing], values[~missing].to_numpy()[:, None]
-    train = (table["split"] == "train").to_numpy()
-    if table.loc[train, "label"].nunique() < 2:
-        raise ValueError(f"the {feature} baseline needs both classes in the train split")
-    model = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced"))
-    model.fit(values[train], table.loc[train, "label"])
-    score = model.predict_proba(values)[:, list(model.classes_).index(1)]
-    predictions = pd.DataFrame({
-        "session_id": table["session_id"].to_numpy(),
-        "split": table["split"].to_numpy(),
-        "label": table["label"].to_numpy(),
-        "score": score,
-        "pred": (score >= 0.5).astype("int64"),
-    })
-    return predictions, note
+def read_metrics(path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def summary_table(results, kinds, notes=None):
-    """The study's table: one row per model or baseline (`results`: {name: evaluate_predictions
-    result}, `kinds`: {name: "model" or "baseline"}), with n and SUMMARY_METRICS (point, lo,
-    hi) for the test and dev splits."""
+def summary_table(results):
+    """The study's table from metrics JSONs (`results`: {name: what write_metrics wrote}): one
+    row per model or baseline and split (test, then dev), with its role, the threshold, n, and
+    SUMMARY_METRICS as value, lo, hi and n; `note` lists the metrics not reported and why, and
+    any interval that fell back from BCa."""
     rows = []
-    for name, result in results.items():
-        row = {"model": name, "kind": kinds[name]}
-        for split_name in SUMMARY_SPLITS:
-            values = result.get(split_name, {})
-            row[f"{split_name}_n"] = values.get("n", 0)
+    for split_name in SUMMARY_SPLITS:
+        for name, result in results.items():
+            values = result.get(split_name)
+            if values is None:
+                continue
+            row = {"model": name, "kind": result["kind"], "split": split_name, "role": values["role"],
+                   "threshold": result["threshold"]["threshold"], "n": values["n"],
+                   "n_speakers": values["n_speakers"], "n_healthy": values["n_healthy"],
+                   "n_pathological": values["n_pathological"]}
+            notes = [f"{metric}: {note}" for metric, note in values["notes"].items() if metric in SUMMARY_METRICS]
             for metric in SUMMARY_METRICS:
-                ci = values.get(f"{metric}_ci") or [None, None]
-                row[f"{split_name}_{metric}"] = values.get(metric)
-                row[f"{split_name}_{metric}_lo"], row[f"{split_name}_{metric}_hi"] = ci
-        row["note"] = (notes or {}).get(name, "")
-        rows.append(row)
+                ci = values[f"{metric}_ci"] or [None, None]
+                row[metric] = values[metric]
+                row[f"{metric}_lo"], row[f"{metric}_hi"] = ci
+                row[f"{metric}_n"] = values[f"{metric}_n"]
+                method = values[f"{metric}_interval"] or ""
+                if "percentile" in method:
+                    notes.append(f"{metric}: {method}")
+            if result.get("unpredicted"):
+                notes.append(f"{result['unpredicted']} session(s) of the split without a prediction")
+            row["note"] = "; ".join(notes)
+            rows.append(row)
     return pd.DataFrame(rows)
 
 
-def _label(name, values):
-    if values.get("auc") is None:
-        return f"{name} (AUC undefined)"
-    lo, hi = values["auc_ci"] or (np.nan, np.nan)
-    return f"{name} (AUC {values['auc']:.2f} [{lo:.2f}, {hi:.2f}])"
-
-
-def plot_roc(predictions, results, kinds, path, split_name="test", dpi=200):
-    """ROC curves of every model (solid) and baseline (dashed) on one split, AUC and CI in the
-    legend; a model whose split has one class only is listed without a curve."""
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, label="chance")
-    for name, table in predictions.items():
-        rows = table.loc[table["split"] == split_name]
-        values = results[name].get(split_name, {})
-        style = "-" if kinds[name] == "model" else "--"
-        if values.get("auc") is None:
-            ax.plot([], [], style, label=_label(name, values))
-            continue
-        fpr, tpr, _ = roc_curve(rows["label"], rows["score"])
-        ax.plot(fpr, tpr, style, lw=1.5, label=_label(name, values))
-    ax.set(xlabel="1 − specificity (false-positive rate)", ylabel="sensitivity (true-positive rate)",
-           title=f"ROC, {split_name} split", xlim=(0, 1), ylim=(0, 1.01), aspect="equal")
-    ax.legend(loc="lower right", fontsize=7)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-
-
-def plot_confusion(predictions, results, path, split_name="test", dpi=200):
-    """One confusion matrix (counts) per model on one split, UAR and CI in the panel title."""
-    names = list(predictions)
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.3), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        rows = predictions[name].loc[predictions[name]["split"] == split_name]
-        ConfusionMatrixDisplay.from_predictions(
-            rows["label"], rows["pred"], labels=[0, 1], display_labels=CLASS_NAMES,
-            ax=ax, colorbar=False, cmap="Blues", values_format="d",
-        )
-        values = results[name].get(split_name, {})
-        uar, ci = values.get("uar"), values.get("uar_ci")
-        subtitle = "UAR undefined" if uar is None else f"UAR {uar:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
-        ax.set_title(f"{name}\n{subtitle}", fontsize=9)
-    fig.suptitle(f"Confusion matrices, {split_name} split", fontsize=10)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-
-
-def write_summary(
-    model_metrics, model_predictions, catalog_parquet, split_parquet, summary_tsv, baselines_json,
-    baseline_predictions_parquet, resamples, confidence, seed,
-):
-    """The side-by-side table of every model (`model_metrics`: {name: metrics JSON},
-    `model_predictions`: {name: predictions Parquet}, same names) and of the age-only and
-    sex-only baselines (evaluated here like a model: their metrics written to
-    `baselines_json`, their predictions, with a `baseline` column, to
-    `baseline_predictions_parquet` for the figures)."""
-    if set(model_metrics) != set(model_predictions) or not model_metrics:
-        raise ValueError("need metrics and predictions for the same, non-empty set of models")
-    overlap = set(model_metrics) & set(BASELINES)
-    if overlap:
-        raise ValueError(f"model name(s) {sorted(overlap)} clash with the baselines' names")
-    split = pd.read_parquet(split_parquet)
-    catalog = pd.read_parquet(catalog_parquet)
-    results = {name: json.loads(Path(path).read_text(encoding="utf-8")) for name, path in model_metrics.items()}
-    for path in model_predictions.values():
-        check_predictions(pd.read_parquet(path), split)
-    kinds = dict.fromkeys(results, "model")
-    notes, predictions = {}, {}
-    for name, feature in BASELINES.items():
-        predictions[name], notes[name] = baseline_predictions(catalog, split, feature)
-        # The baselines may lack sessions (missing ages): evaluate them on the sessions they have.
-        results[name] = evaluate_predictions(
-            predictions[name], split.loc[split["session_id"].isin(predictions[name]["session_id"])],
-            resamples, confidence, seed,
-        )
-        kinds[name] = "baseline"
-    _write_json({name: results[name] for name in BASELINES}, baselines_json)
-    Path(baseline_predictions_parquet).parent.mkdir(parents=True, exist_ok=True)
-    pd.concat([table.assign(baseline=name) for name, table in predictions.items()], ignore_index=True).to_parquet(
-        baseline_predictions_parquet, index=False
-    )
-    table = summary_table(results, kinds, notes)
+def write_summary(model_metrics, summary_tsv):
+    """The side-by-side table (`summary_table`) of every model and baseline (`model_metrics`:
+    {name: metrics JSON}, in the order of the table)."""
+    if not model_metrics:
+        raise ValueError("no metrics to summarise")
+    table = summary_table({name: read_metrics(path) for name, path in model_metrics.items()})
     Path(summary_tsv).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(summary_tsv, sep="\t", index=False, float_format="%.4f")
-    return table
-
-
-def plot_summary(
-    model_metrics, model_predictions, split_parquet, baselines_json, baseline_predictions_parquet,
-    roc_png, confusion_png, dpi=200,
-):
-    """The test-split ROC figure (models and baselines) and confusion figure (models) from what
-    `write_metrics` and `write_summary` wrote (`model_metrics`, `model_predictions`: {name:
-    path}, same names)."""
-    if set(model_metrics) != set(model_predictions) or not model_metrics:
-        raise ValueError("need metrics and predictions for the same, non-empty set of models")
-    split = pd.read_parquet(split_parquet)
-    results = {name: json.loads(Path(path).read_text(encoding="utf-8")) for name, path in model_metrics.items()}
-    predictions = {name: check_predictions(pd.read_parquet(path), split) for name, path in model_predictions.items()}
-    kinds = dict.fromkeys(results, "model")
-    baseline_results = json.loads(Path(baselines_json).read_text(encoding="utf-8"))
-    baselines = pd.read_parquet(baseline_predictions_parquet)
-    for name in BASELINES:
-        if name not in baseline_results or not (baselines["baseline"] == name).any():
-            raise ValueError(f"{baselines_json} / {baseline_predictions_parquet}: no {name} baseline")
-        results[name] = baseline_results[name]
-        predictions[name] = baselines.loc[baselines["baseline"] == name].drop(columns="baseline")
-        kinds[name] = "baseline"
-    plot_roc(predictions, results, kinds, roc_png, dpi=dpi)
-    plot_confusion({name: predictions[name] for name in model_metrics}, results, confusion_png, dpi=dpi)
-
-
-CASES = {  # (freeze right, finetuned right) -> case
-    (True, True): "O",
-    (False, False): "X",
-    (True, False): "A",
-    (False, True): "B",
-}
-
-
-def case_table(freeze, finetuned):
-    """The O / X / A / B case of every test recording from the two study models' predictions
-    (tables with session_id, split, label, score, pred): O both right, X both wrong, A
-    finetuned wrong / freeze right, B finetuned right / freeze wrong.
-
-    Both must predict the same test sessions with the same labels, or ValueError."""
-    tables = []
-    for role, table in (("freeze", freeze), ("finetuned", finetuned)):
-        missing = [c for c in PREDICTION_COLUMNS if c not in table.columns]
-        if missing:
-            raise ValueError(f"{role} predictions lack column(s) {missing}")
-        test = table.loc[table["split"] == "test", ["session_id", "label", "score", "pred"]]
-        tables.append(test.rename(columns={"score": f"{role}_score", "pred": f"{role}_pred", "label": f"{role}_label"}))
-    both = tables[0].merge(tables[1], on="session_id", how="outer", indicator=True)
-    if (both["_merge"] != "both").any():
-        odd = both.loc[both["_merge"] != "both", "session_id"].tolist()
-        raise ValueError(f"the two models' test predictions cover different sessions, e.g. {odd[:5]}")
-    if both.empty:
-        raise ValueError("no test predictions: no cases")
-    if (both["freeze_label"] != both["finetuned_label"]).any():
-        raise ValueError("the two models' test predictions disagree on labels")
-    both["label"] = both["freeze_label"].astype("int64")
-    freeze_right = both["freeze_pred"] == both["label"]
-    finetuned_right = both["finetuned_pred"] == both["label"]
-    both["case"] = [CASES[(f, t)] for f, t in zip(freeze_right, finetuned_right)]
-    columns = ["session_id", "label", "case", "freeze_score", "freeze_pred", "finetuned_score", "finetuned_pred"]
-    return both[columns].sort_values("session_id").reset_index(drop=True)
-
-
-def write_cases(freeze_parquet, finetuned_parquet, cases_tsv, freeze_model, finetuned_model):
-    """Write `case_table` with the two models' names as columns freeze_model / finetuned_model."""
-    table = case_table(pd.read_parquet(freeze_parquet), pd.read_parquet(finetuned_parquet))
-    table.insert(3, "freeze_model", freeze_model)
-    table.insert(6, "finetuned_model", finetuned_model)
-    Path(cases_tsv).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(cases_tsv, sep="\t", index=False, float_format="%.6f")
-    log.info("cases: %s", table["case"].value_counts().to_dict())
     return table

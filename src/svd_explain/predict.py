@@ -1,4 +1,5 @@
-"""Scores and pooled embeddings of a trained model for every recording of every split."""
+"""Scores and pooled embeddings of a trained model for every recording of every split, and its
+decision threshold, chosen on the dev split (thresholds.py)."""
 import logging
 from pathlib import Path
 
@@ -11,14 +12,17 @@ from scipy.special import softmax
 
 from svd_explain.ast_model import load_model, pooled_outputs, quiet_progress_bars, resolve_device
 from svd_explain.features import load_inputs, split_recordings
+from svd_explain.thresholds import apply_threshold, threshold_record, write_threshold
 
 log = logging.getLogger(__name__)
 
 
-def predict(model_dir, split_path, audio_dir, predictions_path, embeddings_path, batch_size, device="auto", threads=None):
-    """Write predictions (session_id, split, label, score = P(pathological), pred = argmax) and
-    pooled embeddings (session_id, split, embedding = list<float32>) of the model in
-    `model_dir` for every recording of the split table, in session order."""
+def predict(model_dir, split_path, audio_dir, predictions_path, embeddings_path, threshold_path, batch_size,
+            device="auto", threads=None):
+    """Write predictions (session_id, split, label, score = P(pathological), pred = score ≥
+    the threshold), the threshold (JSON, chosen on the dev recordings) and pooled embeddings
+    (session_id, split, embedding = list<float32>) of the model in `model_dir` for every
+    recording of the split table, in session order."""
     if threads:
         torch.set_num_threads(threads)
     quiet_progress_bars()
@@ -32,13 +36,18 @@ def predict(model_dir, split_path, audio_dir, predictions_path, embeddings_path,
         # The head on the pooled output: exactly what the model's forward computes.
         logits = model.classifier.to(device)(embeddings.to(device)).float().cpu().numpy()
 
+    score = softmax(logits.astype(np.float64), axis=1)[:, 1]
+    dev = (recordings["split"] == "dev").to_numpy()
+    threshold = threshold_record(recordings.loc[dev, "label"].to_numpy(), score[dev])
+    log.info("threshold %.4f (dev UAR %.3f; %.3f at 0.5)", threshold["threshold"], threshold["dev_uar"],
+             threshold["dev_uar_at_0.5"])
     predictions = pd.DataFrame(
         {
             "session_id": recordings["session_id"].astype("int64"),
             "split": recordings["split"].astype(str),
             "label": recordings["label"].astype("int64"),
-            "score": softmax(logits.astype(np.float64), axis=1)[:, 1],
-            "pred": logits.argmax(axis=1).astype("int64"),
+            "score": score,
+            "pred": apply_threshold(score, threshold["threshold"]),
         }
     )
     for name, rows in predictions.groupby("split"):
@@ -46,6 +55,7 @@ def predict(model_dir, split_path, audio_dir, predictions_path, embeddings_path,
     for path in (predictions_path, embeddings_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     predictions.to_parquet(predictions_path, index=False)
+    write_threshold(threshold, threshold_path)
 
     vectors = embeddings.numpy().astype(np.float32)
     table = pa.table(

@@ -11,32 +11,35 @@ rollout file, are left out), so that each recording weighs the same.
   reason, in a table of their own). Does the study's /ɔ/ and /e s i n/ stand out? See `rank`.
 - Spread: how concentrated a map is: its entropy divided by the log of its number of cells (1 =
   uniform), and the share of the time–frequency area that holds 50 % and 80 % of the relevance
-  (the fewest, most relevant cells). Freeze and finetuned are compared over the same
-  recordings with the Wilcoxon signed-rank test.
+  (the fewest, most relevant cells). Beside them, the share of the map's mass that fell on the
+  model's padding frames (`padding_share`, from the map file), which every statistic here
+  leaves out: the maps are cropped to the recording. Freeze and finetuned are compared with the
+  speaker as the unit (each speaker's mean over their test recordings): the Wilcoxon
+  signed-rank test, the rank-biserial correlation, and the mean difference and the
+  standardised mean difference (d_z) with speaker-bootstrap BCa intervals.
 - Energy: per recording, the Spearman correlation between relevance and log-mel power over the
   cells, and the share of the 10 % most relevant cells that are among the 10 % most powerful
   (0.1 by chance)."""
 import logging
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from scipy import stats
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from scipy import stats  # noqa: E402
-
-from svd_explain.metrics import speaker_bootstrap_weights  # noqa: E402
-from svd_explain.figures import CLASS_NAMES, FONT_SIZE, FRAME_SHIFT_S, WINDOW_S  # noqa: E402
-from svd_explain.align.status import read_status  # noqa: E402
-from svd_explain.textgrids import read_alignment  # noqa: E402
+from svd_explain.align.status import read_status
+from svd_explain.frames import frame_centres
+from svd_explain.intervals import bootstrap_interval
+from svd_explain.labels import CLASS_NAMES
+from svd_explain.textgrids import read_alignment
 
 log = logging.getLogger(__name__)
 
 AREA_SHARES = (0.5, 0.8)
 TOP_SHARE = 0.1
 SPREAD_MEASURES = ("entropy", "area_50", "area_80")
+# The measures of the spread table: the spread measures and the mass on padding.
+MAP_MEASURES = (*SPREAD_MEASURES, "padding_share")
 # The phones the study found most relevant: /ɔ/ in "Morgen" and the stretch /e s i n/ of
 # "geht es Ihnen", as (word, phone, which occurrence of the phone in the word): the first /n/
 # of "Ihnen" only.
@@ -72,6 +75,16 @@ def iter_maps(npz_path, sessions):
             yield session, maps[f"{session}.relevance"].astype(np.float64), maps[f"{session}.fbank"]
 
 
+def padding_shares(npz_path, sessions):
+    """{session: share of the uncropped map's mass on padding frames} from a map file."""
+    with np.load(npz_path, allow_pickle=False) as maps:
+        missing = [s for s in sessions if f"{s}.padding_share" not in maps.files]
+        if missing:
+            raise KeyError(f"{npz_path}: no padding_share for {len(missing)} recording(s), e.g. {missing[:5]} "
+                           "(a map file from an older version: rerun the rollout)")
+        return {session: float(maps[f"{session}.padding_share"]) for session in sessions}
+
+
 def normalised(relevance):
     """The map divided by its sum over covered cells (NaN cells stay NaN)."""
     total = np.nansum(relevance)
@@ -86,10 +99,6 @@ def frame_relevance(relevance):
     """Relative relevance per frame of a map (mel bins × frames): mean 1 over the frames."""
     per_frame = np.nansum(normalised(relevance), axis=0)
     return per_frame * per_frame.size
-
-
-def frame_centres(n_frames):
-    return WINDOW_S / 2 + FRAME_SHIFT_S * np.arange(n_frames)
 
 
 def phone_occurrences(words, phones):
@@ -124,15 +133,16 @@ def phone_relevance(relevance, words, phones):
     return rows
 
 
-def speaker_bootstrap_interval(values, speakers, resamples, confidence, rng):
-    """Percentile interval of the mean of `values`, resampling speakers with replacement."""
+def speaker_bootstrap_interval(values, speakers, resamples, confidence, seed):
+    """BCa interval of the mean of `values` (one per recording), resampling speakers with
+    replacement (intervals.bootstrap_interval); NaN with fewer than 3 speakers."""
     speakers = np.asarray(speakers)
-    if len(np.unique(speakers)) < 2:
+    if len(np.unique(speakers)) < 3:
         return np.nan, np.nan
-    weights = speaker_bootstrap_weights(speakers, resamples, rng)
-    means = weights @ np.asarray(values, dtype=np.float64) / weights.sum(axis=1)
-    tail = (1 - confidence) / 2
-    return tuple(np.quantile(means, [tail, 1 - tail]))
+    values = np.asarray(values, dtype=np.float64)
+    interval, _ = bootstrap_interval(lambda weights: weights @ values / weights.sum(axis=1), speakers,
+                                     resamples=resamples, confidence=confidence, seed=seed)
+    return interval.low, interval.high
 
 
 def is_study_phone(word, position, phone, keys):
@@ -152,7 +162,6 @@ def phone_table(occurrences, resamples=1000, confidence=0.95, seed=0):
     phone, start, n_frames, relevance) to the phone table, in sentence order; `rank` 1 = the
     most relevant phone of the model and class, `sentence_index` the place of (word, position,
     phone) in the sentence over all recordings (`sentence_order`), which the figure follows."""
-    rng = np.random.default_rng(seed)
     keys = ["model", "class", "word", "position", "phone"]
     per_recording = (
         occurrences.groupby(keys + ["session_id", "speaker_id"], sort=False)
@@ -160,8 +169,9 @@ def phone_table(occurrences, resamples=1000, confidence=0.95, seed=0):
         .reset_index()
     )
     rows = []
-    for key, group in per_recording.groupby(keys, sort=False):
-        low, high = speaker_bootstrap_interval(group["relevance"], group["speaker_id"], resamples, confidence, rng)
+    for index, (key, group) in enumerate(per_recording.groupby(keys, sort=False)):
+        low, high = speaker_bootstrap_interval(group["relevance"], group["speaker_id"], resamples, confidence,
+                                               [seed, index])
         rows.append({**dict(zip(keys, key)), "mean_relevance": group["relevance"].mean(), "ci_low": low,
                      "ci_high": high, "n_frames": int(group["n_frames"].sum()), "n_recordings": len(group)})
     table = pd.DataFrame(rows)
@@ -181,42 +191,6 @@ def table_sentence_order(table):
     """The (word, position, phone) keys of a phone table in the order they are spoken."""
     keys = table.drop_duplicates("sentence_index").sort_values("sentence_index")
     return list(zip(keys["word"], keys["position"], keys["phone"]))
-
-
-def plot_phones(table, models, sentence_order, path, dpi=200):
-    """Mean relative relevance per phone in sentence order, one panel per model, healthy and
-    pathological side by side; the study's phones in bold."""
-    x = np.arange(len(sentence_order))
-    with plt.rc_context({"font.size": FONT_SIZE, "font.family": "DejaVu Sans"}):
-        figure, axes = plt.subplots(len(models), 1, figsize=(7, 1.9 * len(models) + 0.4), sharex=True,
-                                    squeeze=False, layout="constrained")
-        for ax, model in zip(axes[:, 0], models):
-            for offset, (label, colour) in zip((-0.17, 0.17), ((0, "tab:blue"), (1, "tab:red"))):
-                rows = table[(table["model"] == model) & (table["class"] == CLASS_NAMES[label])]
-                rows = rows.set_index(["word", "position", "phone"]).reindex(sentence_order)
-                ax.errorbar(x + offset, rows["mean_relevance"],
-                            yerr=[rows["mean_relevance"] - rows["ci_low"], rows["ci_high"] - rows["mean_relevance"]],
-                            fmt="o", ms=2.5, lw=0.8, color=colour, label=CLASS_NAMES[label])
-            ax.axhline(1.0, color="0.4", lw=0.6, ls="--")
-            ax.ticklabel_format(axis="y", useOffset=False)
-            ax.set_ylabel("relevance per frame\n(1 = recording mean)")
-            ax.set_title(model)
-            ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        bottom = axes[-1, 0]
-        bottom.set_xticks(x, [phone for _, _, phone in sentence_order])
-        for tick, key in zip(bottom.get_xticklabels(), sentence_order):
-            if is_study_phone(*key, sentence_order):
-                tick.set_fontweight("bold")
-        words = [word for word, _, _ in sentence_order]
-        for start, word in enumerate(words):
-            if start == 0 or words[start - 1] != word:  # centred under the word's phones
-                end = start + next((i for i, w in enumerate(words[start:]) if w != word), len(words) - start)
-                bottom.annotate(word, ((start + end - 1) / 2, 0), xycoords=("data", "axes fraction"), xytext=(0, -20),
-                                textcoords="offset points", ha="center", va="top", style="italic")
-        figure.supxlabel("phone (bold: the study's /ɔ/ and /e s i n/) and word")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=dpi)
-        plt.close(figure)
 
 
 def write_phone_relevance(models, npz_paths, split_path, alignment_dir, status_dir, table_path,
@@ -293,74 +267,82 @@ def _summary(values):
             "q25": np.quantile(values, 0.25), "q75": np.quantile(values, 0.75)}
 
 
-def spread_table(per_recording, pair):
-    """Per model and measure: n, mean, median, quartiles; then per measure the paired
-    difference pair[1] − pair[0] over the same recordings with the Wilcoxon signed-rank test
-    (two-sided) and the rank-biserial correlation."""
+def paired_speaker_differences(per_recording, pair, measure):
+    """Per speaker: the mean of `measure` over their recordings under pair[1] minus the same
+    under pair[0] (speakers with both), as a Series indexed by speaker_id."""
+    means = per_recording.groupby(["speaker_id", "model"])[measure].mean().unstack("model")
+    means = means.dropna(subset=list(pair))
+    return means[pair[1]] - means[pair[0]]
+
+
+def standardised_mean_difference(differences) -> float:
+    """d_z: the mean paired difference over its standard deviation (NaN when they are all equal)."""
+    differences = np.asarray(differences, float)
+    sd = differences.std(ddof=1) if differences.size > 1 else 0.0
+    return float(differences.mean() / sd) if sd > 0 else np.nan
+
+
+def _weighted_d_z(weights, differences):
+    total = weights.sum(axis=1)
+    mean = weights @ differences / total
+    variance = (weights @ differences**2 / total - mean**2) * total / (total - 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(variance > 0, mean / np.sqrt(variance), np.nan)
+
+
+def spread_table(per_recording, pair, resamples=1000, confidence=0.95, seed=0):
+    """Per measure of MAP_MEASURES: per model the summary over recordings (unit "recording");
+    then the paired comparison pair[1] − pair[0] with the speaker as unit (unit "speaker"): n
+    speakers, summary of their differences, Wilcoxon signed-rank test (two-sided),
+    rank-biserial correlation, the mean difference relative to pair[0]'s mean, and the mean
+    difference and d_z with speaker-bootstrap BCa intervals (NaN with fewer than 3 speakers,
+    or when every difference is the same)."""
     rows = []
-    for measure in SPREAD_MEASURES:
+    for index, measure in enumerate(MAP_MEASURES):
         for model, group in per_recording.groupby("model", sort=False):
-            rows.append({"measure": measure, "model": model, **_summary(group[measure].to_numpy())})
-        wide = per_recording.pivot(index="session_id", columns="model", values=measure).dropna(subset=list(pair))
-        differences = (wide[pair[1]] - wide[pair[0]]).to_numpy()
-        test = stats.wilcoxon(differences) if np.any(differences != 0) else None
-        rows.append({"measure": measure, "model": f"{pair[1]} − {pair[0]}", **_summary(differences),
-                     "wilcoxon_statistic": test.statistic if test else np.nan,
-                     "p_value": test.pvalue if test else np.nan,
-                     "rank_biserial": rank_biserial(differences)})
+            rows.append({"measure": measure, "model": model, "unit": "recording", **_summary(group[measure].to_numpy())})
+        differences = paired_speaker_differences(per_recording, pair, measure)
+        values = differences.to_numpy()
+        test = stats.wilcoxon(values) if np.any(values != 0) else None
+        row = {"measure": measure, "model": f"{pair[1]} − {pair[0]}", "unit": "speaker", **_summary(values),
+               "wilcoxon_statistic": test.statistic if test else np.nan, "p_value": test.pvalue if test else np.nan,
+               "rank_biserial": rank_biserial(values),
+               "relative_diff": values.mean() / per_recording.loc[per_recording["model"] == pair[0], measure].mean(),
+               "diff_lo": np.nan, "diff_hi": np.nan, "d_z": standardised_mean_difference(values),
+               "d_z_lo": np.nan, "d_z_hi": np.nan}
+        if values.size >= 3 and np.ptp(values) > 0:
+            speakers = differences.index.to_numpy()
+            mean_interval, _ = bootstrap_interval(lambda w: w @ values / w.sum(axis=1), speakers,
+                                                  resamples=resamples, confidence=confidence, seed=[seed, index, 0])
+            d_z_interval, _ = bootstrap_interval(lambda w: _weighted_d_z(w, values), speakers,
+                                                 resamples=resamples, confidence=confidence, seed=[seed, index, 1])
+            row.update(diff_lo=mean_interval.low, diff_hi=mean_interval.high,
+                       d_z_lo=d_z_interval.low, d_z_hi=d_z_interval.high)
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
-def plot_spread(per_recording, pair, table, path, dpi=200):
-    """Per measure: each recording's value under both models, joined by a line."""
-    labels = {"entropy": "normalised entropy", "area_50": "area holding 50 %", "area_80": "area holding 80 %"}
-    with plt.rc_context({"font.size": FONT_SIZE, "font.family": "DejaVu Sans"}):
-        figure, axes = plt.subplots(1, len(SPREAD_MEASURES), figsize=(7, 2.6), layout="constrained")
-        for ax, measure in zip(axes, SPREAD_MEASURES):
-            wide = per_recording.pivot(index="session_id", columns="model", values=measure)[list(pair)].dropna()
-            for _, values in wide.iterrows():
-                ax.plot([0, 1], values.to_numpy(), color="0.6", lw=0.5, alpha=0.6)
-            ax.boxplot([wide[pair[0]], wide[pair[1]]], positions=[0, 1], widths=0.35, showfliers=False)
-            ax.set_xticks([0, 1], pair)
-            ax.ticklabel_format(axis="y", useOffset=False)
-            ax.set_ylabel(labels[measure])
-            comparison = table[(table["measure"] == measure) & table["model"].str.contains("−")].iloc[0]
-            ax.set_title(f"Wilcoxon p = {comparison['p_value']:.3g}, n = {comparison['n']}")
-        figure.suptitle("Spread of the relevance maps (lower = more concentrated)")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=dpi)
-        plt.close(figure)
-
-
-def write_phones_figure(table_path, models, figure_path, dpi=200):
-    """The phone figure (`plot_phones`) of a table written by `write_phone_relevance`."""
-    table = read_phone_table(table_path)
-    plot_phones(table, models, table_sentence_order(table), figure_path, dpi)
-
-
-def write_spread(models, npz_paths, split_path, pair, table_path, recordings_path):
-    """spread.tsv and the per-recording values (parquet)."""
+def write_spread(models, npz_paths, split_path, pair, table_path, recordings_path, resamples=1000,
+                 confidence=0.95, seed=0):
+    """spread.tsv and the per-recording values (parquet: model, session_id, MAP_MEASURES,
+    speaker_id, label)."""
     missing = set(pair) - set(models)
     if missing:
         raise ValueError(f"the compared models {sorted(missing)} have no rollout")
     test = recordings_with_maps(split_path, npz_paths)
     rows = []
     for model, npz_path in zip(models, npz_paths, strict=True):
+        padding = padding_shares(npz_path, test["session_id"])
         for session, relevance, _ in iter_maps(npz_path, test["session_id"]):
-            rows.append({"model": model, "session_id": session, **spread_measures(relevance)})
+            rows.append({"model": model, "session_id": session, **spread_measures(relevance),
+                         "padding_share": padding[session]})
     per_recording = pd.DataFrame(rows).merge(test[["session_id", "speaker_id", "label"]], on="session_id")
-    table = spread_table(per_recording, pair)
+    table = spread_table(per_recording, pair, resamples, confidence, seed)
     for path in (table_path, recordings_path):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(table_path, sep="\t", index=False, float_format="%.5g")
     per_recording.to_parquet(recordings_path, index=False)
     log.info("spread:\n%s", table.to_string())
-
-
-def write_spread_figure(table_path, recordings_path, pair, figure_path, dpi=200):
-    """The spread figure (`plot_spread`) of the files written by `write_spread`."""
-    table = pd.read_csv(table_path, sep="\t")
-    plot_spread(pd.read_parquet(recordings_path), pair, table, figure_path, dpi)
 
 
 # --- energy ---------------------------------------------------------------------------------
@@ -382,40 +364,16 @@ def energy_measures(relevance, fbank):
 def energy_table(per_recording, resamples=1000, confidence=0.95, seed=0):
     """Per model: the mean (speaker-bootstrap interval), median and quartiles of the Spearman
     correlation, the share of recordings where it is positive, and the mean top-cell overlap."""
-    rng = np.random.default_rng(seed)
     rows = []
-    for model, group in per_recording.groupby("model", sort=False):
+    for index, (model, group) in enumerate(per_recording.groupby("model", sort=False)):
         rho = group["spearman"].to_numpy()
-        low, high = speaker_bootstrap_interval(rho, group["speaker_id"], resamples, confidence, rng)
+        low, high = speaker_bootstrap_interval(rho, group["speaker_id"], resamples, confidence, [seed, index])
         rows.append({"model": model, "n": rho.size, "spearman_mean": rho.mean(), "spearman_ci_low": low,
                      "spearman_ci_high": high, "spearman_median": np.median(rho),
                      "spearman_q25": np.quantile(rho, 0.25), "spearman_q75": np.quantile(rho, 0.75),
                      "share_positive": float((rho > 0).mean()), "top_overlap_mean": group["top_overlap"].mean(),
                      "top_overlap_chance": TOP_SHARE})
     return pd.DataFrame(rows)
-
-
-def plot_energy(per_recording, path, dpi=200):
-    """Per model, each recording's correlation of relevance with power."""
-    models = list(dict.fromkeys(per_recording["model"]))
-    with plt.rc_context({"font.size": FONT_SIZE, "font.family": "DejaVu Sans"}):
-        figure, axes = plt.subplots(1, 2, figsize=(7, 2.4), layout="constrained")
-        rng = np.random.default_rng(0)  # horizontal jitter only
-        for index, model in enumerate(models):
-            rows = per_recording[per_recording["model"] == model]
-            for ax, column in zip(axes, ("spearman", "top_overlap")):
-                ax.scatter(index + rng.uniform(-0.15, 0.15, len(rows)), rows[column], s=5, alpha=0.6)
-                ax.plot([index - 0.25, index + 0.25], [rows[column].median()] * 2, color="k", lw=1.2)
-        axes[0].axhline(0, color="0.4", lw=0.6, ls="--")
-        axes[0].set_ylabel("Spearman ρ (relevance, power)")
-        axes[1].axhline(TOP_SHARE, color="0.4", lw=0.6, ls="--")
-        axes[1].set_ylabel(f"top {TOP_SHARE:.0%} relevant cells\nthat are top {TOP_SHARE:.0%} power")
-        for ax in axes:
-            ax.set_xticks(range(len(models)), models)
-        figure.suptitle("Relevance against spectral power, per recording (line: median; dashed: none / chance)")
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=dpi)
-        plt.close(figure)
 
 
 def write_energy(models, npz_paths, split_path, table_path, recordings_path, resamples=1000, confidence=0.95,
@@ -435,6 +393,3 @@ def write_energy(models, npz_paths, split_path, table_path, recordings_path, res
     log.info("energy:\n%s", table.to_string())
 
 
-def write_energy_figure(recordings_path, figure_path, dpi=200):
-    """The energy figure (`plot_energy`) of the per-recording values written by `write_energy`."""
-    plot_energy(pd.read_parquet(recordings_path), figure_path, dpi)

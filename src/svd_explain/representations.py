@@ -1,39 +1,42 @@
-"""What the pooled AST representations encode: 2-D maps (PCA, t-SNE) coloured by sex and by
-category, and speaker-grouped, cross-validated linear probes with a label-permutation chance
-level, for the study's claim that the frozen model separates speakers by sex more than by
-pathology, that fine-tuning reverses this, and that neither separates organic from non-organic.
+"""What the pooled AST representations encode: 2-D maps (PCA, t-SNE), and linear probes with a
+speaker-level permutation chance level, for the study's claim that the frozen model separates
+speakers by sex more than by pathology, that fine-tuning reverses this, and that neither
+separates organic from non-organic.
 
-Maps and probes use the embeddings of every split (train, dev and test together): the probes
-ask what the representation encodes, not how a classifier generalises. For a fine-tuned model
-the train sessions shaped the representation, which favours the pathology probe there."""
+Probes are fitted and scored only on sessions no model trained on (PROBE_SPLITS: dev and test):
+a fine-tuned model's train sessions shaped its representation, which would favour exactly the
+pathology probe the comparison is about. Within them, speaker-grouped cross-validation: no
+speaker is in both the fitting and the scoring part of a fold. The chance level permutes the
+labels at the speaker level: whole speakers' label sequences are exchanged among speakers with
+the same number of sessions, so each speaker's sessions stay together (with one session per
+speaker, an ordinary permutation).
+
+The probe is a standardised, L2-regularised logistic regression with balanced class weights
+(scikit-learn's LogisticRegression(C=1, class_weight="balanced") on StandardScaler'd features),
+fitted for the real labels and all permutations at once (`fit_logistic_batch`: batched Newton
+steps over every label column of a fold), which a test checks against scikit-learn.
+
+The 2-D maps show every split (they describe the representation; nothing is scored on them)."""
 import logging
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-from matplotlib.lines import Line2D
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from sklearn.decomposition import PCA
-from sklearn.linear_model import LogisticRegression
 from sklearn.manifold import TSNE
-from sklearn.model_selection import StratifiedGroupKFold, cross_val_score
-from sklearn.pipeline import make_pipeline
+from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
 log = logging.getLogger(__name__)
 
-COLOURS = {
-    "sex": {"female": "tab:red", "male": "tab:blue"},
-    "category": {"healthy": "tab:green", "organic": "tab:purple", "non-organic": "tab:orange"},
-}
 PROBE_COLUMNS = [
     "model", "target", "sessions", "n", "n_speakers", "folds", "balanced_accuracy", "balanced_accuracy_std",
     "chance_mean", "chance_q95", "p_value", "permutations", "note",
 ]
+# The splits the probes use: the sessions no model trained on.
+PROBE_SPLITS = ("dev", "test")
+PROBE_C = 1.0
 
 
 def load_embeddings(embeddings_parquet, split):
@@ -87,35 +90,23 @@ def embedding_maps(embeddings, perplexity_max=30, seed=13):
     return {"PCA": pca, "t-SNE": tsne}
 
 
-def plot_maps(maps, meta, path, title, dpi=200):
-    """Panels: one row per map (PCA, t-SNE), one column per colouring (sex, category)."""
-    fig, axes = plt.subplots(len(maps), len(COLOURS), figsize=(4.2 * len(COLOURS), 3.8 * len(maps)), squeeze=False)
-    # One scatter in a fixed random order, so that no group is drawn on top of the others.
-    order = np.random.default_rng(0).permutation(len(meta))
-    for row, (method, points) in zip(axes, maps.items()):
-        for ax, (column, colours) in zip(row, COLOURS.items()):
-            values = meta[column].to_numpy()[order]
-            ax.scatter(points[order, 0], points[order, 1], s=8, c=[colours[v] for v in values], alpha=0.7, lw=0)
-            handles = [
-                Line2D([], [], ls="", marker="o", ms=4, color=colour, label=f"{value} ({(values == value).sum()})")
-                for value, colour in colours.items()
-            ]
-            ax.set_title(f"{method}, coloured by {column}", fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.legend(handles=handles, fontsize=7, loc="best")
-    fig.suptitle(f"{title}: pooled embeddings, all splits (n = {len(meta)})", fontsize=10)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+def tsne_perplexity(n, maximum):
+    """The t-SNE perplexity for n points: at most `maximum`, and at most (n − 1) / 3, the
+    usual bound below which each point still has about 3 × perplexity neighbours."""
+    return float(max(1.0, min(maximum, (n - 1) / 3)))
 
 
-def write_representation_figure(embeddings_parquet, split_parquet, figure_png, model, perplexity_max, seed, dpi=200):
-    """PCA and t-SNE maps of one model's embeddings, coloured by sex and by category."""
-    embeddings, meta = load_embeddings(embeddings_parquet, pd.read_parquet(split_parquet))
-    maps = embedding_maps(embeddings, perplexity_max, seed)
-    plot_maps(maps, meta, figure_png, model, dpi)
+def embedding_maps(embeddings, perplexity_max=30, seed=13):
+    """{"PCA": n × 2, "t-SNE": n × 2} of the standardised embeddings (t-SNE initialised from PCA)."""
+    n = len(embeddings)
+    if n < 3:
+        raise ValueError(f"{n} embedding(s): a 2-D map needs at least 3")
+    standardised = StandardScaler().fit_transform(embeddings)
+    pca = PCA(n_components=2, random_state=seed).fit_transform(standardised)
+    tsne = TSNE(
+        n_components=2, perplexity=tsne_perplexity(n, perplexity_max), init="pca", random_state=seed,
+    ).fit_transform(standardised)
+    return {"PCA": pca, "t-SNE": tsne}
 
 
 def probe_targets(meta):
@@ -130,23 +121,110 @@ def probe_targets(meta):
     }
 
 
-def _probe_model():
-    return make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000))
+def speaker_permutations(target, speakers, permutations, rng):
+    """(permutations × sessions) label vectors: `target` permuted at the speaker level (whole
+    speakers' label sequences exchanged among speakers with the same number of sessions, each
+    in session order), so a speaker's sessions move together."""
+    target = np.asarray(target)
+    _, speaker_of_session, counts = np.unique(np.asarray(speakers), return_inverse=True, return_counts=True)
+    result = np.empty((permutations, target.size), dtype=target.dtype)
+    by_speaker = np.argsort(speaker_of_session, kind="stable")  # sessions grouped by speaker, in order
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    for size in np.unique(counts):
+        block = np.flatnonzero(counts == size)  # the speakers with `size` sessions
+        sessions = by_speaker[starts[block][:, None] + np.arange(size)]  # (speakers, size)
+        order = rng.permuted(np.tile(np.arange(block.size), (permutations, 1)), axis=1)
+        result[:, sessions] = target[sessions][order]
+    return result
+
+
+def _balanced_weights(labels):
+    """scikit-learn's class_weight="balanced" per column of 0/1 labels (sessions × columns)."""
+    n = labels.shape[0]
+    positives = labels.sum(axis=0)
+    with np.errstate(divide="ignore"):
+        weight_1 = np.where(positives > 0, n / (2 * positives), 0.0)
+        weight_0 = np.where(positives < n, n / (2 * (n - positives)), 0.0)
+    return np.where(labels == 1, weight_1, weight_0)
+
+
+def fit_logistic_batch(features, labels, c=PROBE_C, tol=1e-7, max_iter=100):
+    """L2-regularised logistic regressions with balanced class weights, one per column of
+    `labels` (sessions × columns, 0/1), all on the same `features` (sessions × d): (coefficients
+    d × columns, intercepts (columns,)). Each column minimises scikit-learn's objective
+    C · Σ_i w_i · log-loss_i + ½ ‖β‖² (intercept unpenalised).
+
+    Solved by Newton's method for all columns at once, in the coordinates of the features'
+    thin SVD: the loss sees β only through Xβ and the penalty is smallest with β in X's row
+    space, so β = V γ with γ of size rank(X) ≤ min(n, d) loses nothing and keeps each column's
+    Hessian small. A column with one class only gets β = 0 and an intercept that predicts it."""
+    features = np.asarray(features, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    n, d = features.shape
+    u, singular, vt = np.linalg.svd(features, full_matrices=False)
+    keep = singular > (singular.max() if singular.size else 0.0) * 1e-10
+    design = np.hstack([u[:, keep] * singular[keep], np.ones((n, 1))])
+    rank = int(keep.sum())
+    penalised = np.r_[np.ones(rank), 0.0]
+    weights = _balanced_weights(labels) * c
+    positives = labels.sum(axis=0)
+    fitted = (positives > 0) & (positives < n)
+    y, w = labels[:, fitted], weights[:, fitted]
+    params = np.zeros((rank + 1, y.shape[1]))
+
+    def objective(values):
+        margins = design @ values
+        return (w * (np.logaddexp(0.0, margins) - y * margins)).sum(axis=0) + 0.5 * np.sum(values[:rank] ** 2, axis=0)
+
+    value = objective(params)
+    for _ in range(max_iter):
+        probability = expit(design @ params)
+        gradient = design.T @ (w * (probability - y)) + penalised[:, None] * params
+        if not gradient.size or np.abs(gradient).max() < tol:
+            break
+        curvature = (w * probability * (1 - probability)).T  # columns × sessions
+        hessian = np.matmul(design.T[None] * curvature[:, None, :], design) + np.diag(penalised)[None]
+        step = np.linalg.solve(hessian, gradient.T[..., None])[..., 0].T
+        scale = np.ones(step.shape[1])
+        for _ in range(40):  # backtracking, column by column
+            candidate = objective(params - scale * step)
+            worse = candidate > value + 1e-10 * np.abs(value)
+            if not worse.any():
+                break
+            scale = np.where(worse, scale / 2, scale)
+        params = params - scale * step
+        value = objective(params)
+    coefficients = np.zeros((d, labels.shape[1]))
+    intercepts = np.where(positives > 0, 1e3, -1e3)  # one-class columns: always that class
+    coefficients[:, fitted] = vt[keep].T @ params[:rank]
+    intercepts[fitted] = params[rank]
+    return coefficients, intercepts
+
+
+def _balanced_accuracy(labels, predictions):
+    """Balanced accuracy per column, over the classes present (as scikit-learn computes it)."""
+    recalls = []
+    for cls in (0, 1):
+        of_class = labels == cls
+        count = of_class.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            recalls.append(np.where(count > 0, (of_class & (predictions == cls)).sum(axis=0) / count, np.nan))
+    return np.nanmean(np.stack(recalls), axis=0)
 
 
 def probe(embeddings, target, speakers, folds=5, permutations=100, seed=13):
-    """Speaker-grouped cross-validated balanced accuracy of a standardised logistic regression
+    """Speaker-grouped cross-validated balanced accuracy of the probe (module docstring)
     predicting `target` (0/1) from `embeddings`, and its chance level.
 
-    Folds: StratifiedGroupKFold by speaker (no speaker in both the training and the scoring
-    part), at most `folds`, fewer when a class has fewer speakers. Chance: the same folds
-    with the session labels permuted `permutations` times; p_value is the share of
-    permutations scoring at least as well, counting the real labels as one.
+    Folds: StratifiedGroupKFold by speaker, at most `folds`, fewer when a class has fewer
+    speakers. Chance: the same folds with the labels permuted at the speaker level
+    `permutations` times; p_value is the share of permutations scoring at least as well,
+    counting the real labels as one.
 
     Returns a dict of PROBE_COLUMNS' numbers (NaN, with a note, where a class has fewer than
     two speakers)."""
     speakers = np.asarray(speakers)
-    target = np.asarray(target)
+    target = np.asarray(target).astype(int)
     speakers_per_class = [len(np.unique(speakers[target == c])) for c in (0, 1)]
     k = min(folds, *speakers_per_class)
     result = {"n": len(target), "n_speakers": len(np.unique(speakers)), "folds": k, "permutations": permutations}
@@ -157,61 +235,38 @@ def probe(embeddings, target, speakers, folds=5, permutations=100, seed=13):
                 "note": f"too few speakers per class for a probe ({speakers_per_class[0]} vs {speakers_per_class[1]})"}
     cv = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(embeddings, target, speakers))
     rng = np.random.default_rng(seed)
-    # Many small fits: BLAS threads only add overhead (10× slower on 2 busy cores).
-    with threadpool_limits(limits=1, user_api="blas"):
-        scores = cross_val_score(_probe_model(), embeddings, target, cv=cv, scoring="balanced_accuracy")
-        chance = np.array([
-            cross_val_score(_probe_model(), embeddings, rng.permutation(target), cv=cv, scoring="balanced_accuracy").mean()
-            for _ in range(permutations)
-        ])
+    labels = np.column_stack([target, speaker_permutations(target, speakers, permutations, rng).T])
+    scores = np.empty((k, labels.shape[1]))
+    for fold, (fit_rows, score_rows) in enumerate(cv):
+        scaler = StandardScaler().fit(embeddings[fit_rows])
+        coefficients, intercepts = fit_logistic_batch(scaler.transform(embeddings[fit_rows]), labels[fit_rows])
+        decisions = scaler.transform(embeddings[score_rows]) @ coefficients + intercepts
+        scores[fold] = _balanced_accuracy(labels[score_rows], (decisions > 0).astype(int))
+    real, chance = scores[:, 0], scores[:, 1:].mean(axis=0)
     return {
         **result,
-        "balanced_accuracy": float(scores.mean()),
-        "balanced_accuracy_std": float(scores.std(ddof=1)),
+        "balanced_accuracy": float(real.mean()),
+        "balanced_accuracy_std": float(real.std(ddof=1)),
         "chance_mean": float(chance.mean()) if permutations else float("nan"),
         "chance_q95": float(np.quantile(chance, 0.95)) if permutations else float("nan"),
-        "p_value": float((1 + (chance >= scores.mean()).sum()) / (1 + permutations)),
+        "p_value": float((1 + (chance >= real.mean()).sum()) / (1 + permutations)),
         "note": "" if k == folds else f"{k} folds: a class has only {min(speakers_per_class)} speakers",
     }
 
 
-def probe_table(models, folds=5, permutations=100, seed=13):
-    """One row per model and probe target; `models` is {name: (embeddings, split rows)}."""
+def probe_table(models, folds=5, permutations=100, seed=13, splits=PROBE_SPLITS):
+    """One row per model and probe target; `models` is {name: (embeddings, split rows)}; only
+    the sessions of `splits` are used (`sessions` says which)."""
     rows = []
     for name, (embeddings, meta) in models.items():
+        held_out = meta["split"].isin(splits).to_numpy()
+        embeddings, meta = embeddings[held_out], meta.loc[held_out].reset_index(drop=True)
         for target, (mask, labels) in probe_targets(meta).items():
             scores = probe(embeddings[mask], labels, meta.loc[mask, "speaker_id"].to_numpy(), folds, permutations, seed)
-            rows.append({"model": name, "target": target, "sessions": "all splits", **scores})
+            rows.append({"model": name, "target": target, "sessions": "+".join(splits), **scores})
             log.info("%s %s: balanced accuracy %.3f ± %.3f (chance %.3f, p %.3f)", name, target,
                      scores["balanced_accuracy"], scores["balanced_accuracy_std"], scores["chance_mean"], scores["p_value"])
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)
-
-
-def plot_probes(table, path, dpi=200):
-    """Balanced accuracy per target (groups) and model (bars), ± fold standard deviation, with
-    each probe's permutation chance level drawn over its bar as a hatched band (mean to 95th
-    percentile)."""
-    targets = list(dict.fromkeys(table["target"]))
-    models = list(dict.fromkeys(table["model"]))
-    width = 0.8 / len(models)
-    fig, ax = plt.subplots(figsize=(3.8 + 1.9 * len(targets), 3.8))
-    for i, model in enumerate(models):
-        rows = table.loc[table["model"] == model].set_index("target").reindex(targets)
-        x = np.arange(len(targets)) + (i - (len(models) - 1) / 2) * width
-        ax.bar(x, rows["balanced_accuracy"], width * 0.9, yerr=rows["balanced_accuracy_std"], capsize=3,
-               error_kw={"lw": 1}, label=model)
-        ax.bar(x, rows["chance_q95"] - rows["chance_mean"], width * 0.9, bottom=rows["chance_mean"],
-               color="white", alpha=0.6, edgecolor="0.2", hatch="////", lw=0.5,
-               label="permutation chance (mean to 95th pct.)" if i == 0 else None)
-    ax.axhline(0.5, color="0.6", lw=0.8, ls=":")
-    ax.set_xticks(np.arange(len(targets)), [t.replace("_", " ") for t in targets])
-    ax.set(ylabel="balanced accuracy (speaker-grouped CV)", ylim=(0, 1.05),
-           title="Linear probes on pooled embeddings (all splits), ± SD over folds")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
 
 
 def write_probes(model_embeddings, split_parquet, probes_tsv, folds, permutations, seed):
@@ -222,8 +277,3 @@ def write_probes(model_embeddings, split_parquet, probes_tsv, folds, permutation
     Path(probes_tsv).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(probes_tsv, sep="\t", index=False, float_format="%.4f")
     return table
-
-
-def write_probes_figure(probes_tsv, probes_png, dpi=200):
-    """The figure of a probe table written by `write_probes`."""
-    plot_probes(pd.read_csv(probes_tsv, sep="\t"), probes_png, dpi)

@@ -19,8 +19,10 @@ How it is computed here, and why:
 Output of `write_rollout`: one NumPy `.npz` per model (load with `allow_pickle=False`) holding,
 for every session `<s>`, `<s>.relevance` (mel bins × frames, float32, cropped to the recording's
 real frames; NaN where no patch covers a cell: the top mel bins the patch grid does not reach)
-and `<s>.fbank` (the unnormalised log-mel filter bank, same shape). Relevance values are the
-raw rollout values; statistics normalise each map themselves."""
+`<s>.fbank` (the unnormalised log-mel filter bank, same shape) and `<s>.padding_share` (a
+float32 scalar: the share of the uncropped map's mass that lay on the padding frames, which the
+crop removes). Relevance values are the raw rollout values; statistics normalise each map
+themselves."""
 import functools
 import logging
 import zipfile
@@ -200,17 +202,25 @@ def relevance_maps(model, input_values, head_fusion="mean", tokens="mean"):
     return scores.cpu().numpy(), maps.float().cpu().numpy()
 
 
+def padding_share(relevance, n_frames):
+    """The share of an uncropped map's mass (mel bins × max_length, NaN cells left out) on the
+    frames after the recording's first `n_frames`: the model's padding."""
+    total = np.nansum(relevance, dtype=np.float64)
+    return float(np.nansum(relevance[:, n_frames:], dtype=np.float64) / total) if total > 0 else float("nan")
+
+
 def explain_recordings(model, extractor, wav_paths, head_fusion="mean", tokens="mean", batch_size=8):
-    """Yield (path, P(pathological), relevance, fbank) per recording, batched; relevance and
-    fbank are (mel bins × frames) float32, cropped to the recording's frames (at most
-    max_length)."""
+    """Yield (path, P(pathological), relevance, fbank, padding share) per recording, batched;
+    relevance and fbank are (mel bins × frames) float32, cropped to the recording's frames (at
+    most max_length); the padding share is the mass the crop removed (`padding_share`)."""
     wav_paths = list(wav_paths)
     for start in range(0, len(wav_paths), batch_size):
         batch = wav_paths[start : start + batch_size]
         scores, maps = relevance_maps(model, features.load_inputs(batch, extractor), head_fusion, tokens)
         for path, score, relevance in zip(batch, scores, maps):
             fbank = features.log_mel(path, extractor)[: extractor.max_length].T.astype(np.float32)
-            yield path, float(score), relevance[:, : fbank.shape[1]], fbank
+            n_frames = fbank.shape[1]
+            yield path, float(score), relevance[:, :n_frames], fbank, padding_share(relevance, n_frames)
         log.info("rollout: %d / %d recordings", min(start + batch_size, len(wav_paths)), len(wav_paths))
 
 
@@ -223,7 +233,8 @@ class NpzWriter:
 
     def add(self, name, array):
         with self._zip.open(f"{name}.npy", "w", force_zip64=True) as member:
-            np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+            array = np.asarray(array)  # (ascontiguousarray would make a scalar 1-D)
+            np.lib.format.write_array(member, array if array.ndim == 0 else np.ascontiguousarray(array), allow_pickle=False)
 
     def close(self):
         self._zip.close()
@@ -259,6 +270,7 @@ def write_rollout(model_dir, split_path, audio_dir, out_path, splits="test", hea
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     maps = explain_recordings(model, extractor, recordings["wav"], head_fusion, tokens, batch_size)
     with NpzWriter(out_path) as writer:
-        for path, _, relevance, fbank in maps:
+        for path, _, relevance, fbank, padding in maps:
             writer.add(f"{path.stem}.relevance", relevance)
             writer.add(f"{path.stem}.fbank", fbank)
+            writer.add(f"{path.stem}.padding_share", np.float32(padding))

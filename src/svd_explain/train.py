@@ -164,6 +164,21 @@ def dev_metrics(prediction):
     }
 
 
+def class_weighted_loss(train_labels):
+    """The Trainer's `compute_loss_func` for `training.class_weighted_loss`: cross-entropy with
+    each class weighted by n / (2 n_class) of the train split, summed and divided by the
+    number of labels in the accumulated batch, as the model's own loss is."""
+    counts = torch.bincount(train_labels, minlength=2).double()
+    weights = (counts.sum() / (2 * counts)).float()
+
+    def loss(outputs, labels, num_items_in_batch=None):
+        logits = outputs["logits"]
+        weighted = nn.functional.cross_entropy(logits.float(), labels, weight=weights.to(logits.device), reduction="sum")
+        return weighted / (num_items_in_batch if num_items_in_batch is not None else labels.numel())
+
+    return loss
+
+
 def _require_both_labels(rows, split):
     counts = rows["label"].value_counts()
     if len(rows) == 0 or counts.get(0, 0) == 0 or counts.get(1, 0) == 0:
@@ -334,6 +349,7 @@ def train_model(
         train_dataset=InputDataset(input_name, features["train"], labels["train"]),
         eval_dataset=InputDataset(input_name, features["dev"], labels["dev"]),
         compute_metrics=dev_metrics,
+        compute_loss_func=class_weighted_loss(labels["train"]) if training.get("class_weighted_loss") else None,
         callbacks=[
             EarlyStoppingCallback(model_settings["patience"], training["early_stopping_threshold"]),
             ProgressLog(),

@@ -18,7 +18,8 @@ TINY_CONFIG = {
         "ast_finetuned": {"train": "all", "learning_rate": 2.5e-4, "epochs": 2, "patience": 2},
     },
     "training": {"per_device_batch_size": 4, "gradient_accumulation_steps": 1, "logging_steps": 2},
-    "metrics": {"bootstrap": 50},
+    # min_n 2: the tiny test split (2 of each class) still gets intervals, so that they are exercised.
+    "metrics": {"bootstrap": 50, "min_n": 2},
     "figures": {"dpi": 80},
 }
 

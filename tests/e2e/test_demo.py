@@ -33,8 +33,10 @@ def test_report_registers_every_category(finished_demo):
     report = finished_demo / "results" / "report.html"
     snakemake(finished_demo, "--report", str(report))
     html = report.read_text(encoding="utf-8", errors="replace")
-    for category in ["Metrics", "Representations", "Relevance maps by case", "Relevance statistics", "Alignment"]:
+    for category in ["Metrics", "Baselines", "Representations", "Relevance maps by case", "Relevance statistics",
+                     "Alignment"]:
         assert category in html, category
+    assert "comparisons.tsv" in html and "summary.tsv" in html
 
 
 def test_study_outputs_exist_and_agree(finished_demo):
@@ -47,6 +49,16 @@ def test_study_outputs_exist_and_agree(finished_demo):
     for session in cases["session_id"]:
         assert (results / "figures" / "rollout" / f"{session}.png").stat().st_size > 10_000
     summary = pd.read_csv(results / "metrics" / "summary.tsv", sep="\t")
-    assert {"ast_freeze", "ast_finetuned", "age_only", "sex_only"} <= set(summary["model"])
+    models = {"ast_freeze", "ast_finetuned", "age_only", "sex_only", "egemaps_svm", "egemaps_logreg", "praat_logreg"}
+    assert set(summary["model"]) == models and set(summary["split"]) == {"test", "dev"}
+    assert summary["threshold"].between(0, 1).all() and summary["uar_n"].gt(0).all()
+    assert summary.loc[summary["split"] == "dev", "role"].str.contains("model selection").all()
+    comparisons = pd.read_csv(results / "metrics" / "comparisons.tsv", sep="\t")
+    assert len(comparisons) == len(models) * (len(models) - 1) // 2
+    probes = pd.read_csv(results / "representations" / "probes.tsv", sep="\t")
+    assert (probes["sessions"] == "dev+test").all()
+    assert (probes["n"] <= split["split"].isin(["dev", "test"]).sum()).all()
+    features = pd.read_parquet(results / "features" / "praat.parquet")
+    assert set(features["session_id"]) == set(split["session_id"])
     accuracy = pd.read_csv(results / "alignment" / "accuracy.tsv", sep="\t").set_index("phone")
     assert accuracy.loc["overall", "n"] > 0

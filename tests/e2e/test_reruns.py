@@ -29,7 +29,7 @@ pytestmark = pytest.mark.e2e
 
 RULE_LINE = re.compile(r"^(?:local)?(?:rule|checkpoint) (\w+):$")
 # The per-recording jobs upstream of the steps over all recordings.
-PER_RECORDING = {"resample", "align_recording"}
+PER_RECORDING = {"resample", "align_recording", "voice_features"}
 FIGURE_SUFFIXES = {".png", ".pdf"}
 
 
@@ -189,6 +189,25 @@ def test_editing_the_rollout_module_reruns_rollout_and_what_follows_only(demo, t
     assert {job[1] for job in planned if job[0] == "rollout"} == {"model=ast_freeze", "model=ast_finetuned"}
     upstream = {"train_model", "predict", "base_checkpoint", "metrics", "split", "catalog"} | PER_RECORDING
     assert not rules_of(planned) & upstream, sorted(rules_of(planned))
+
+
+def test_editing_plotting_modules_reruns_only_figure_rules(demo, tmp_path):
+    # As for the rollout module: the edit is made in a copy of the checkout, seen by mtime.
+    checkout = copy_checkout(tmp_path / "checkout")
+    snakefile = checkout / "Snakefile"
+    mtime_only = ("--rerun-triggers", "mtime")
+    assert plan(demo, *mtime_only, snakefile=snakefile) == set()
+    package = checkout / "src" / "svd_explain"
+    plotting = ("metrics_figures", "relevance_figures", "representation_figures", "figures")
+    for module in plotting:
+        path = package / f"{module}.py"
+        path.write_text(path.read_text() + "\n# edited\n")
+    planned = plan(demo, *mtime_only, snakefile=snakefile)
+    assert {"metrics_figures", "relevance_phones_figure", "relevance_spread_figure", "relevance_energy_figure",
+            "probes_figure", "representations", "rollout_figure"} <= rules_of(planned)
+    not_figures = sorted(f"{rule}: {outputs}" for rule, _, outputs in planned
+                         if any(Path(o).suffix not in FIGURE_SUFFIXES for o in outputs))
+    assert not not_figures, "editing plotting modules reruns jobs that compute more than figures:\n" + "\n".join(not_figures)
 
 
 def add_recording(demo):

@@ -2,7 +2,7 @@ from svd_explain.logs import log_to
 
 log_to(snakemake.log[0])
 
-from svd_explain.metrics import write_cases
+from svd_explain.cases import write_cases
 
 write_cases(
     snakemake.input.freeze,

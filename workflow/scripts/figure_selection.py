@@ -2,7 +2,7 @@ from svd_explain.logs import log_to
 
 log_to(snakemake.log[0])
 
-from svd_explain.figures import select_figure_sessions
+from svd_explain.cases import select_figure_sessions
 
 select_figure_sessions(
     cases_path=snakemake.input.cases,

@@ -4,15 +4,4 @@ log_to(snakemake.log[0])
 
 from svd_explain.metrics import write_summary
 
-write_summary(
-    dict(zip(snakemake.params.models, snakemake.input.metrics)),
-    dict(zip(snakemake.params.models, snakemake.input.predictions)),
-    snakemake.input.catalog,
-    snakemake.input.split,
-    snakemake.output.summary,
-    snakemake.output.baselines,
-    snakemake.output.baseline_predictions,
-    snakemake.params.bootstrap,
-    snakemake.params.confidence,
-    snakemake.params.seed,
-)
+write_summary(dict(zip(snakemake.params.models, snakemake.input.metrics)), snakemake.output.summary)

@@ -10,6 +10,7 @@ predict(
     audio_dir=snakemake.params.audio_dir,
     predictions_path=snakemake.output.predictions,
     embeddings_path=snakemake.output.embeddings,
+    threshold_path=snakemake.output.threshold,
     batch_size=snakemake.params.batch_size,
     device=snakemake.params.device,
     threads=snakemake.threads,

@@ -11,4 +11,7 @@ write_spread(
     pair=snakemake.params.pair,
     table_path=snakemake.output.table,
     recordings_path=snakemake.output.recordings,
+    resamples=snakemake.params.bootstrap,
+    confidence=snakemake.params.confidence,
+    seed=snakemake.params.seed,
 )

@@ -2,7 +2,7 @@ from svd_explain.logs import log_to
 
 log_to(snakemake.log[0])
 
-from svd_explain.relevance import write_spread_figure
+from svd_explain.relevance_figures import write_spread_figure
 
 write_spread_figure(
     table_path=snakemake.input.table,

@@ -2,7 +2,7 @@ from svd_explain.logs import log_to
 
 log_to(snakemake.log[0])
 
-from svd_explain.representations import write_representation_figure
+from svd_explain.representation_figures import write_representation_figure
 
 write_representation_figure(
     snakemake.input.embeddings,

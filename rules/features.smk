@@ -1,0 +1,44 @@
+# The classical voice features behind the classical baselines: one job per recording computing
+# both sets (openSMILE eGeMAPS functionals, Praat voice measures) from its 16 kHz audio, so that
+# a changed recording reruns only its own features; then one table per set.
+
+
+rule voice_features:
+    input:
+        audio=R("audio", "{session}.wav"),
+        code=code("voice_features"),
+    output:
+        R("features", "recordings", "{session}.json"),
+    log:
+        R("logs", "features", "{session}.log"),
+    conda:
+        "../envs/audio.yaml"
+    script:
+        "../workflow/scripts/voice_features.py"
+
+
+rule feature_tables:
+    input:
+        recordings=all_feature_recordings,
+        code=code("voice_features"),
+    output:
+        egemaps=R("features", "egemaps.parquet"),
+        praat=R("features", "praat.parquet"),
+        egemaps_tsv=report(
+            R("features", "egemaps.tsv"),
+            caption="../report/features.rst",
+            category="Baselines",
+            labels={"model": "classical", "content": "eGeMAPS functionals per recording"},
+        ),
+        praat_tsv=report(
+            R("features", "praat.tsv"),
+            caption="../report/features.rst",
+            category="Baselines",
+            labels={"model": "classical", "content": "Praat voice measures per recording"},
+        ),
+    log:
+        R("logs", "features", "tables.log"),
+    conda:
+        "../envs/audio.yaml"
+    script:
+        "../workflow/scripts/feature_tables.py"
