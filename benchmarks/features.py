@@ -1,8 +1,9 @@
 """The per-recording voice-feature stage (openSMILE eGeMAPS and Praat measures, one job per
 recording) against the per-recording resample stage, on 2,000 recordings, in the same run.
 
-Both stages run through `snakemake --cores N` on the same corpus (workflow_scale's: the real
-session table's first 2,000 sessions with 2.5 s test signals at 50 kHz): first the resample
+Both stages run through `snakemake --cores N` on the same corpus (the real session table's first
+2,000 sessions, each a 2.5 s harmonic test voice at 50 kHz: f0 with vibrato, harmonics up to
+5 kHz, noise; speech-like enough for the catalog's checks and for Praat): first the resample
 stage (its jobs are the features' inputs), then the feature stage alone. Beside them, the
 in-process cost of one recording's features and of one resampling, so that the job overhead
 and the computation can be told apart."""
@@ -11,11 +12,32 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import soundfile
 
 from svd_explain.audio import resample_recording
+from svd_explain.catalog import default_metadata, read_metadata
 from svd_explain.voice_features import extract_recording
-from workflow_scale import ROOT, SNAKEMAKE, make_corpus, run
+from workflow_scale import ROOT, SNAKEMAKE, run
+
+RATE = 50000
+
+
+def make_corpus(folder, n_sessions, seed=0):
+    """The first `n_sessions` of the real session table, each with a harmonic test voice."""
+    metadata = read_metadata(default_metadata()).head(n_sessions)
+    metadata.to_csv(folder / "summary.csv", index=False)
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(2.5 * RATE)) / RATE
+    for session in metadata["AufnahmeID"]:
+        f0 = rng.uniform(90, 250) * (1 + 0.02 * np.sin(2 * np.pi * 5 * t))
+        phase = 2 * np.pi * np.cumsum(f0) / RATE
+        harmonics = range(1, int(5000 / f0.max()) + 1)
+        voice = sum(np.sin(k * phase) / k for k in harmonics)
+        voice = 0.3 * voice / np.abs(voice).max() + 0.01 * rng.standard_normal(t.size)
+        soundfile.write(folder / f"{session}-phrase.wav", voice, RATE, subtype="PCM_16")
+    return metadata
 
 
 def main():
