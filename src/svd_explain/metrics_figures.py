@@ -26,15 +26,15 @@ def _with_interval(name, values, metric):
 
 def plot_roc(predictions, results, path, split_name="test", dpi=200):
     """ROC curves on one split (AST solid, classical dashed, confound dotted), AUC and interval
-    in the legend, each model's operating point at its threshold marked; a model whose AUC is
-    not reported is listed without a curve."""
+    in the legend (or why it is not reported), each model's operating point at its threshold
+    marked; a model whose split lacks a class is listed without a curve."""
     fig, ax = plt.subplots(figsize=(6, 5.5))
     ax.plot([0, 1], [0, 1], color="0.7", lw=0.8, label="chance")
     for name, table in predictions.items():
         rows = table.loc[table["split"] == split_name]
         values = results[name].get(split_name, {})
         style = STYLES[results[name]["kind"]]
-        if values.get("auc") is None:
+        if rows["label"].nunique() < 2:
             ax.plot([], [], style, label=_with_interval(name, values, "auc"))
             continue
         fpr, tpr, _ = roc_curve(rows["label"], rows["score"])
@@ -63,10 +63,15 @@ def plot_confusion(predictions, results, path, split_name="test", dpi=200):
         ax.axis("off")
     for ax, name in zip(axes.ravel(), names):
         rows = predictions[name].loc[predictions[name]["split"] == split_name]
-        ConfusionMatrixDisplay.from_predictions(
+        # One colour scale for all panels (0 to the split's size), and text colours from it:
+        # scikit-learn's own choice is unreadable when every cell holds the same count.
+        most = max(1, len(rows))
+        display = ConfusionMatrixDisplay.from_predictions(
             rows["label"], rows["pred"], labels=[0, 1], display_labels=[CLASS_NAMES[0], CLASS_NAMES[1]],
-            ax=ax, colorbar=False, cmap="Blues", values_format="d",
+            ax=ax, colorbar=False, cmap="Blues", values_format="d", im_kw={"vmin": 0, "vmax": most},
         )
+        for (i, j), text in np.ndenumerate(display.text_):
+            text.set_color("white" if display.confusion_matrix[i, j] > most / 2 else "black")
         values = results[name].get(split_name, {})
         threshold = results[name]["threshold"]["threshold"]
         ax.set_title(f"{name} (threshold {threshold:.2f})\n{_with_interval('', values, 'uar').strip()}", fontsize=8)
