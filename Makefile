@@ -4,11 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: demo test bench venv
+.PHONY: demo test bench venv envs
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# requirements.txt includes every env's requirement file (envs/requirements/*.txt).
+$(VENV)/.installed: requirements.txt $(wildcard envs/requirements/*.txt)
 	test -x $(BIN)/python || python3 -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -25,3 +26,7 @@ test: venv
 # Speed and memory benchmarks; each prints its ratio against a baseline from the same run.
 bench: venv
 	$(BIN)/python benchmarks/run.py
+
+# After editing envs/requirements/<env>.txt: rewrite the pip list of envs/<env>.yaml from it.
+envs:
+	PYTHONPATH=src python3 -m svd_explain.envfiles

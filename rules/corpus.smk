@@ -42,7 +42,7 @@ rule synthetic_examples:
     input:
         corpus=R("corpus", "synthetic"),
         categories=str(BASE / "resources" / "pathology_categories.tsv"),
-        code=code("synth", "nsp", "audio", "catalog", "textgrids"),
+        code=code("synth", "nsp", "audio", "catalog", "defects", "textgrids"),
     output:
         R("figures", "corpus", "examples.png"),
     params:

@@ -272,7 +272,35 @@ def test_mfa_must_be_reachable_without_conda(tmp_path, monkeypatch):
     assert errors(check_config(config, tmp_path)) == []
 
 
+def test_conda_runs_need_env_files_in_step_with_their_requirements(tmp_path):
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "audio.txt").write_text("numpy==2.4.6\nsoxr==1.1.0\n")
+    (tmp_path / "audio.yaml").write_text("dependencies:\n  - python=3.11\n  - pip=26.0.1\n  - pip:\n      - numpy==2.4.6\n")
+    assert config_checks.check_env_files(False, tmp_path) == []
+    [problem] = config_checks.check_env_files(True, tmp_path)
+    assert str(problem) == (
+        "config --sdm conda: envs/audio.yaml lists other Python packages than envs/requirements/audio.txt; "
+        "run `make envs` to rewrite its pip section"
+    )
+    assert config_checks.check_env_files(True) == [], "the committed env files are out of date"
+
+
 # -- warnings -----------------------------------------------------------------------------------
+
+
+def test_pretrained_mfa_models_must_be_downloaded(tmp_path, monkeypatch):
+    monkeypatch.setenv("MFA_ROOT_DIR", str(tmp_path / "MFA"))
+    config = default_config()
+    config["align"]["backend"] = "mfa"
+    config["align"]["mfa"]["command"] = str(FAKE_MFA)
+    config["corpus"]["synthetic"]["n_sessions"] = 400
+    found = warnings(check_config(config, tmp_path))
+    assert [w.split(":")[0] for w in found] == ["config align.mfa.acoustic_model", "config align.mfa.dictionary"]
+    assert "`mfa model download acoustic german_mfa`" in found[0]
+    for kind, name in (("acoustic", "german_mfa.zip"), ("dictionary", "german_mfa.dict")):
+        (tmp_path / "MFA" / "pretrained_models" / kind).mkdir(parents=True)
+        (tmp_path / "MFA" / "pretrained_models" / kind / name).write_text("")
+    assert warnings(check_config(config, tmp_path)) == []
 
 
 def test_a_small_dev_or_test_split_warns(tmp_path):

@@ -1,9 +1,13 @@
 """The conda envs in envs/ are complete and agree with the virtualenv the tests run in.
 
-No conda is installed here, so the envs are checked statically:
+No conda is installed here, so the envs are checked statically (tests/test_env_isolation.py
+builds each env's pip layer and runs the workflow in them):
 - every rule that runs something declares `conda:`, and its env file exists;
 - every env file parses and pins an exact version of every package;
-- the pins are requirements.txt's, so conda users run what the tests ran;
+- an env's conda layer is python and pip only (MFA's excepted), each conda pin a version seen
+  on conda-forge (envs/conda-forge.tsv), and its pip section is its requirement file
+  (envs/requirements/<env>.txt), which requirements.txt includes: conda users run the versions
+  the tests ran, and the virtualenv has them installed;
 - every third-party module a rule's code imports (its script, and the package modules it
   reaches, followed through `svd_explain.*` imports) is listed in that rule's env;
 - every package module a rule's script reaches is among the rule's `code(...)` inputs, so that
@@ -137,12 +141,14 @@ def rules(tmp_path_factory):
     return loaded
 
 
-def requirements():
-    """requirements.txt as {normalised name: version}."""
+def requirements(path=ROOT / "requirements.txt"):
+    """A requirement file as {normalised name: version}, following its `-r` includes."""
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in Path(path).read_text().splitlines():
         line = line.split("#")[0].strip()
-        if line:
+        if line.startswith("-r "):
+            pins.update(requirements(Path(path).parent / line[3:].strip()))
+        elif line:
             name, version = line.split("==")
             pins[normalise(name)] = version.strip()
     return pins
@@ -159,7 +165,7 @@ def env_packages(path):
                 name, _, version = requirement.partition("==")
                 packages[normalise(name)] = version.strip() or None
             continue
-        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(?:==?\s*([^\s=<>!*]+))?", entry.strip())
+        match = re.fullmatch(r"([A-Za-z0-9_.\-]+)\s*(?:==?\s*([^\s=<>!*]+)(?:=\S+)?)?", entry.strip())
         assert match, f"{path.name}: cannot read dependency {entry!r}"
         name, version = match.groups()
         if name != "pip":
@@ -186,27 +192,70 @@ def test_env_file_parses_and_pins_every_package(path):
     assert "defaults" not in spec["channels"], f"{path.name}: the defaults channel is not used"
     pip_sections = [e for e in spec["dependencies"] if isinstance(e, dict)]
     if pip_sections:
-        assert "pip" in spec["dependencies"], f"{path.name}: a pip section needs pip installed"
+        conda = [e.partition("=")[0] for e in spec["dependencies"] if isinstance(e, str)]
+        assert "pip" in conda, f"{path.name}: a pip section needs pip installed"
         assert [set(e) for e in pip_sections] == [{"pip"}], f"{path.name}: one pip section only"
     unpinned = [name for name, version in env_packages(path).items() if not version]
     assert not unpinned, f"{path.name}: no version pinned for {unpinned}"
+
+
+def conda_layer(path):
+    """An env file's conda packages as {conda name: the pin as written}."""
+    layer = {}
+    for entry in yaml.safe_load(path.read_text())["dependencies"]:
+        if isinstance(entry, str):
+            name, _, pin = entry.partition("=")
+            layer[name.strip()] = pin.strip()
+    return layer
 
 
 @pytest.mark.parametrize(
     "path", [p for p in env_files() if p.name not in ENVS_OUTSIDE_VIRTUALENV], ids=lambda p: p.name
 )
 def test_env_pins_are_the_virtualenvs(path):
-    pins = requirements()
-    packages = env_packages(path)
-    python = packages.pop("python")
-    assert python == f"{sys.version_info.major}.{sys.version_info.minor}", (
-        f"{path.name}: python {python}, but the virtualenv runs "
+    from svd_explain.envfiles import read_requirements, requirement_file, stale_env_files
+
+    layer = conda_layer(path)
+    assert set(layer) == {"python", "pip"}, f"{path.name}: the conda layer holds {sorted(layer)}, not python and pip only"
+    assert layer["python"] == f"{sys.version_info.major}.{sys.version_info.minor}", (
+        f"{path.name}: python {layer['python']}, but the virtualenv runs "
         f"{sys.version_info.major}.{sys.version_info.minor}"
     )
-    unknown = sorted(set(packages) - set(pins))
-    assert not unknown, f"{path.name}: {unknown} are not in requirements.txt, so no test runs them"
-    differ = {n: (v, pins[n]) for n, v in packages.items() if v != pins[n]}
-    assert not differ, f"{path.name}: (env, requirements.txt) versions differ: {differ}"
+    requirement = requirement_file(path)
+    assert requirement.is_file(), f"{path.name}: no {requirement.relative_to(ROOT)}"
+    assert path not in stale_env_files(ENVS), (
+        f"{path.name}: its pip section differs from {requirement.relative_to(ROOT)}; run `make envs`"
+    )
+    included = requirements()
+    pins = {normalise(r.split("==")[0]): r.split("==")[1] for r in read_requirements(requirement)}
+    missing = sorted(set(pins) - set(included))
+    assert not missing, f"requirements.txt does not include {requirement.relative_to(ROOT)} ({missing} missing)"
+    installed = {}
+    for name, version in pins.items():
+        try:
+            installed[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            installed[name] = None
+    differ = {n: (v, installed[n]) for n, v in pins.items() if installed[n] != v}
+    assert not differ, f"{path.name}: (pinned, installed in the virtualenv) differ: {differ}; run `make venv`"
+
+
+def conda_forge_versions():
+    rows = [l.split("\t") for l in (ENVS / "conda-forge.tsv").read_text().splitlines() if l and not l.startswith("#")]
+    return {(name, version) for name, version, _ in rows[1:]}
+
+
+def test_every_conda_pin_was_seen_on_conda_forge():
+    """conda-forge cannot be reached here; each conda pin must name a version recorded, with
+    where it was seen, in envs/conda-forge.tsv."""
+    seen = conda_forge_versions()
+    unrecorded = [
+        f"{path.name}: {name}={pin}"
+        for path in env_files()
+        for name, pin in conda_layer(path).items()
+        if (name, pin) not in seen
+    ]
+    assert not unrecorded, f"conda pins not in envs/conda-forge.tsv: {unrecorded}"
 
 
 def test_env_package_reader_translates_conda_names(tmp_path):
@@ -223,6 +272,24 @@ def test_env_package_reader_translates_conda_names(tmp_path):
         "scipy": None,
         "kaldi-native-fbank": "1.23.0",
     }
+    env.write_text("channels: [conda-forge]\ndependencies: [python=3.11, kaldi=5.5.1172=cpu*]\n")
+    assert env_packages(env) == {"python": "3.11", "kaldi": "5.5.1172"}
+    assert conda_layer(env) == {"python": "3.11", "kaldi": "5.5.1172=cpu*"}
+
+
+def test_make_envs_rewrites_only_the_pip_section(tmp_path):
+    from svd_explain.envfiles import stale_env_files, write_env_files
+
+    (tmp_path / "requirements").mkdir()
+    (tmp_path / "requirements" / "x.txt").write_text("# comment\nnumpy==2.4.6\n\nsoxr==1.1.0  # why\n")
+    env = tmp_path / "x.yaml"
+    env.write_text("# header\nchannels: [conda-forge]\ndependencies:\n  - python=3.11\n  - pip=26.0.1\n  - pip:\n      - old==1\n")
+    (tmp_path / "mfa.yaml").write_text("dependencies: [python=3.11]\n")
+    assert stale_env_files(tmp_path) == [env]
+    assert write_env_files(tmp_path) == [env]
+    assert stale_env_files(tmp_path) == []
+    text = env.read_text()
+    assert text.startswith("# header\n") and yaml.safe_load(text)["dependencies"][2] == {"pip": ["numpy==2.4.6", "soxr==1.1.0"]}
 
 
 # -- imports of each rule's code ---------------------------------------------------------------

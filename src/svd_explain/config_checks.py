@@ -296,6 +296,45 @@ def check_mfa(align, conda):
     return []
 
 
+def mfa_root():
+    """Where MFA keeps its downloaded models: $MFA_ROOT_DIR, by default ~/Documents/MFA."""
+    return Path(os.environ.get("MFA_ROOT_DIR") or "~/Documents/MFA").expanduser()
+
+
+def check_mfa_models(align):
+    """Pretrained MFA models must be files or downloaded (a warning: MFA is not here to ask)."""
+    if align["backend"] != "mfa" or align["mfa"]["mode"] != "pretrained":
+        return []
+    problems = []
+    for kind, key in (("acoustic", "acoustic_model"), ("dictionary", "dictionary")):
+        name = align["mfa"][key]
+        folder = mfa_root() / "pretrained_models" / kind
+        if Path(name).expanduser().exists() or any(folder.glob(f"{name}.*")):
+            continue
+        problems.append(Problem(
+            f"align.mfa.{key}",
+            f"{name!r} is neither a file nor a downloaded MFA {kind} model ({folder}); download it once "
+            f"with `mfa model download {kind} {name}` (README: running the study), or the alignment "
+            f"job will fail",
+            warning=True,
+        ))
+    return problems
+
+
+def check_env_files(conda, envs=None):
+    """With --sdm conda, every env file's pip section must be its requirement file."""
+    if not conda:
+        return []
+    from svd_explain import envfiles
+
+    stale = envfiles.stale_env_files(envs or envfiles.ENVS)
+    return [
+        Problem("--sdm conda", f"envs/{p.name} lists other Python packages than envs/requirements/{p.stem}.txt; "
+                               f"run `make envs` to rewrite its pip section")
+        for p in stale
+    ]
+
+
 # -- warnings -----------------------------------------------------------------------------------
 
 
@@ -376,7 +415,9 @@ def check_config(config, workdir=".", conda=False, hf_cache=None):
         problems += found + check_corpus_root(config["corpus"], table)
     problems += check_checkpoint(config["checkpoint"]["source"], hf_cache)
     problems += check_mfa(config["align"], conda)
+    problems += check_env_files(conda)
     if not any(not p.warning for p in problems):
+        problems += check_mfa_models(config["align"])
         problems += check_eval_speakers(config, estimated_speakers(config, table))
         problems += check_results_corpus(config, workdir)
     return problems
