@@ -7,6 +7,8 @@
 rule base_checkpoint:
     input:
         audio=all_recordings,
+        # max_length auto is sized on train and dev only.
+        split=R("split", "split.parquet"),
         source=checkpoint_source,
         code=code("ast_model", "features"),
     output:

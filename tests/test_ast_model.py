@@ -115,7 +115,9 @@ def test_a_real_style_checkpoint_gets_two_labels_and_a_shorter_input(pretrained,
 def test_a_saved_auto_length_model_round_trips(tmp_path):
     wavs = [write_tone(tmp_path / f"{i}.wav", seconds) for i, seconds in enumerate((0.9, 1.3, 2.05))]
     write_base_checkpoint("tiny", "auto", TINY, 7, wavs, tmp_path / "base")
-    assert sorted(p.name for p in (tmp_path / "base").iterdir()) == ["config.json", "model.safetensors", "preprocessor_config.json"]
+    assert sorted(p.name for p in (tmp_path / "base").iterdir()) == [
+        "config.json", "input_length.json", "model.safetensors", "preprocessor_config.json",
+    ]
     model, extractor = load_model(tmp_path / "base")
     expected = binary_classifier(random_ast(TINY, 7), 206, 7)  # longest clip: 203 frames
     assert extractor.max_length == model.config.max_length == 206

@@ -5,6 +5,7 @@ Every model folder (the base checkpoint and each trained model) is an `ASTForAud
 `save_pretrained` folder with its `ASTFeatureExtractor`, loaded with `load_model` as safetensors
 only and never from the network."""
 import copy
+import json
 import logging
 import math
 from pathlib import Path
@@ -23,6 +24,10 @@ LABELS = {0: "healthy", 1: "pathological"}
 SPECIAL_TOKENS = 2  # CLS and distillation, before the patch tokens
 POSITION_EMBEDDINGS = "audio_spectrogram_transformer.embeddings.position_embeddings"
 RANDOM_PRETRAINED_LENGTH = 1024  # random models are built at the real checkpoint's input length
+# max_length auto is sized on these splits only, and the base checkpoint records the input
+# length and what it truncates in this file.
+SIZING_SPLITS = ("train", "dev")
+INPUT_LENGTH_FILE = "input_length.json"
 
 
 def patch_grid(config):
@@ -135,14 +140,28 @@ def binary_classifier(model, max_length, seed):
     return adapted
 
 
-def write_base_checkpoint(source, max_length, tiny, seed, wav_paths, output_dir):
+def recording_splits(wav_paths, split_parquet):
+    """{path: split} of the recordings (named <session>.wav), from the split table; every
+    recording counts as "train" without one."""
+    if split_parquet is None:
+        return {path: "train" for path in wav_paths}
+    import pandas as pd
+
+    table = pd.read_parquet(split_parquet, columns=["session_id", "split"])
+    splits = dict(zip(table["session_id"].astype(str), table["split"]))
+    return {path: splits.get(Path(path).stem, "unsplit") for path in wav_paths}
+
+
+def write_base_checkpoint(source, max_length, tiny, seed, wav_paths, output_dir, split_parquet=None):
     """Write the starting checkpoint of every model to `output_dir` (save_pretrained folder with
-    its feature extractor).
+    its feature extractor), and INPUT_LENGTH_FILE: the input length, what sized it, and the
+    recordings it truncates.
 
     source: "tiny" (built from the `tiny` settings and `seed`) or a local folder / a name in the
     Hugging Face cache. max_length: an int, or "auto" for the shortest length that holds the
-    longest of `wav_paths`, capped at the checkpoint's own max_length (longer recordings are
-    then truncated)."""
+    longest train or dev recording of `wav_paths` (`split_parquet` says which; the test split
+    must not shape the model), capped at the checkpoint's own max_length. Longer recordings,
+    test ones included, are truncated by the feature extractor."""
     quiet_progress_bars()
     if source == "tiny":
         pretrained = random_ast(tiny, seed)
@@ -161,21 +180,24 @@ def write_base_checkpoint(source, max_length, tiny, seed, wav_paths, output_dir)
         if info.samplerate != feature_extractor.sampling_rate:
             raise ValueError(f"{path}: {info.samplerate} Hz, the checkpoint needs {feature_extractor.sampling_rate} Hz")
         frames[path] = num_frames(info.frames)
-    if not frames:
-        raise ValueError("no recordings to size the input length from")
-    longest = max(frames.values())
+    splits = recording_splits(frames, split_parquet)
+    sizing = [n for path, n in frames.items() if splits[path] in SIZING_SPLITS]
+    if not sizing:
+        raise ValueError("no train or dev recordings to size the input length from")
+    longest = max(sizing)
     if max_length == "auto":
         length = auto_max_length(longest, pretrained.config)
-        log.info("max_length auto: longest recording %d frames -> %d frames", longest, length)
+        log.info("max_length auto: longest train/dev recording %d frames -> %d frames", longest, length)
     elif max_length > cap:
         raise ValueError(f"max_length {max_length} exceeds the checkpoint's {cap} (position embeddings)")
     else:
         length = max_length
-    too_long = [path for path, n in frames.items() if n > length]
-    if too_long:
+    truncated = sorted((Path(path).stem, splits[path], n) for path, n in frames.items() if n > length)
+    by_split = {split: sum(1 for _, s, _ in truncated if s == split) for split in sorted(set(splits.values()))}
+    if truncated:
         log.warning(
-            "%d of %d recordings are longer than %d frames and will be truncated (longest: %d frames)",
-            len(too_long), len(frames), length, longest,
+            "%d of %d recordings are longer than %d frames and will be truncated: %s",
+            len(truncated), len(frames), length, ", ".join(f"{k} {v}" for k, v in by_split.items() if v),
         )
 
     model = binary_classifier(pretrained, length, seed)
@@ -184,6 +206,17 @@ def write_base_checkpoint(source, max_length, tiny, seed, wav_paths, output_dir)
     output_dir = Path(output_dir)
     model.save_pretrained(output_dir)
     feature_extractor.save_pretrained(output_dir)
+    longest_by_split = {}
+    for path, n in frames.items():
+        longest_by_split[splits[path]] = max(n, longest_by_split.get(splits[path], 0))
+    (output_dir / INPUT_LENGTH_FILE).write_text(json.dumps({
+        "max_length": length,
+        "setting": max_length,
+        "sized_on": list(SIZING_SPLITS),
+        "longest_frames": dict(sorted(longest_by_split.items())),
+        "truncated": by_split,
+        "truncated_recordings": [{"session_id": s, "split": split, "frames": n} for s, split, n in truncated],
+    }, indent=1) + "\n")
     log.info("wrote %s: max_length %d, %d x %d patches", output_dir, length, *patch_grid(model.config))
 
 

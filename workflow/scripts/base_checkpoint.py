@@ -11,4 +11,5 @@ write_base_checkpoint(
     seed=snakemake.params.seed,
     wav_paths=snakemake.input.audio,
     output_dir=snakemake.output[0],
+    split_parquet=snakemake.input.split,
 )
