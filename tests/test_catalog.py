@@ -186,3 +186,17 @@ def test_paths_in_metadata_never_leave_the_data_root(tmp_path):
     assert list(sessions["session_id"]) == [1]
     why = reasons(excluded)
     assert all("leaves the data root" in why[s] for s in ("2", "3", "4"))
+
+
+def test_an_empty_catalog_fails_with_the_commonest_reasons(tmp_path):
+    root = tmp_path / "svd"
+    table(row(1, 1), row(2, 2), row(3, 3), row(4, 4)).to_csv(tmp_path / "m.csv", index=False)
+    root.mkdir()
+    for session in (1, 2, 3):
+        (root / f"{session}-phrase.wav").write_bytes(b"")
+    with pytest.raises(ValueError) as raised:
+        build_catalog(tmp_path / "m.csv", root, tmp_path / "s.parquet", tmp_path / "e.tsv")
+    message = str(raised.value)
+    assert message.startswith("the catalog is empty: all 4 sessions were excluded")
+    assert "the commonest reasons: empty file (N bytes) (3); no phrase recording found under the data root (1)" in message
+    assert "\n" not in message
