@@ -30,7 +30,9 @@ def make_corpus(folder, n_sessions, seed=0):
     rng = np.random.default_rng(seed)
     t = np.arange(int(2.5 * 50000)) / 50000
     for session in metadata["AufnahmeID"]:
-        voice = 0.2 * np.sin(2 * np.pi * rng.uniform(90, 250) * t) + 0.01 * rng.standard_normal(t.size)
+        # A buzz with 20 harmonics: a pure tone would be excluded as an EGG signal (audio.py).
+        phase = 2 * np.pi * rng.uniform(90, 250) * t
+        voice = 0.1 * sum(np.sin(k * phase) / k for k in range(1, 21)) + 0.01 * rng.standard_normal(t.size)
         soundfile.write(folder / f"{session}-phrase.wav", voice, 50000, subtype="PCM_16")
     return metadata
 
