@@ -27,7 +27,10 @@ if ALIGN["backend"] == "kaldi":
                 audio=all_recordings,
                 phrase=ALIGN_PHRASE,
                 lexicon=ALIGN_LEXICON,
-                code=code("align.training", "align.flatstart", "align.kaldi", "align.lexicon", "align.status", "textgrids"),
+                code=code(
+                    "align.training", "align.flatstart", "align.classes", "align.estimation", "align.aligner",
+                    "align.guard", "align.hmm", "align.features", "align.lexicon", "textgrids",
+                ),
             output:
                 directory(R("alignment", "model")),
             params:
@@ -53,7 +56,10 @@ if ALIGN["backend"] == "kaldi":
             audio=R("audio", "{session}.wav"),
             model=ALIGNER_MODEL,
             phrase=ALIGN_PHRASE,
-            code=code("align.kaldi", "align.lexicon", "align.status", "textgrids"),
+            code=code(
+                "align.recording", "align.aligner", "align.classes", "align.guard", "align.hmm", "align.features",
+                "align.lexicon", "align.status", "textgrids",
+            ),
         output:
             textgrid=R("alignment", "{session}.TextGrid"),
             status=R("alignment", "status", "{session}.json"),

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import soundfile
 
-from svd_explain.align.accuracy import accuracy_table, boundary_pairs, write_accuracy
-from svd_explain.align.status import read_status, write_failed_table, write_status
+from svd_explain.align.accuracy import accuracy_table, boundary_pairs, boundary_table, write_accuracy
+from svd_explain.align.status import figure_note, phones_usable, read_status, write_failed_table, write_status
 from svd_explain.textgrids import Segment, write_alignment
 
 TRUTH = [Segment(0.1, 0.2, "a"), Segment(0.2, 0.35, "b"), Segment(0.5, 0.6, "c")]
@@ -28,7 +28,10 @@ def write_pair(folder, name, truth=TRUTH, found=FOUND):
 def test_accuracy_per_phone_and_overall(tmp_path):
     table = accuracy_table([write_pair(tmp_path, "1")]).set_index("phone")
     assert list(table.index) == ["a", "b", "c", "overall"]
-    assert table.loc["a"].to_dict() == {"n": 2, "median_ms": 10.0, "p90_ms": 10.0, "within_20ms": 1.0, "mean_signed_ms": 10.0}
+    assert table.loc["a"].to_dict() == {
+        "n": 2, "median_ms": 10.0, "p90_ms": 10.0, "within_10ms": 1.0, "within_20ms": 1.0, "within_50ms": 1.0,
+        "mean_signed_ms": 10.0,
+    }
     assert table.loc["b", "median_ms"] == pytest.approx(17.5)
     assert table.loc["b", "within_20ms"] == 0.5
     assert table.loc["c", "mean_signed_ms"] == pytest.approx(15.0)
@@ -39,6 +42,15 @@ def test_accuracy_per_phone_and_overall(tmp_path):
     assert overall.within_20ms == pytest.approx(0.6)
     assert overall.mean_signed_ms == pytest.approx(5.0)
     assert overall.p90_ms == pytest.approx(np.percentile([10, 10, 25, 30, 0], 90))
+    assert overall.within_10ms == pytest.approx(0.6) and overall.within_50ms == 1.0
+
+
+def test_every_boundary_of_the_phrase_gets_its_signed_error(tmp_path):
+    table = boundary_table([write_pair(tmp_path, "1"), write_pair(tmp_path, "2")])
+    assert table[["position", "boundary", "n", "median_signed_ms"]].values.tolist() == [
+        [0, "_|a", 2, 10.0], [1, "a|b", 2, 10.0], [2, "b|_", 2, -25.0], [3, "_|c", 2, 30.0], [4, "c|_", 2, 0.0],
+    ]
+    assert table["within_20ms"].tolist() == [1.0, 1.0, 0.0, 0.0, 1.0]
 
 
 def test_different_phone_sequences_cannot_be_scored():
@@ -74,15 +86,22 @@ def test_write_accuracy_scores_aligned_recordings_and_draws_them(tmp_path):
     assert figure_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_failed_table_lists_failures_with_reasons(tmp_path):
+def test_failed_table_lists_failures_and_doubtful_alignments_with_reasons(tmp_path):
     write_status(tmp_path / "3.json", 3, False, "silent: frame levels span only 2.0 dB")
     write_status(tmp_path / "1.json", 1, True)
     write_status(tmp_path / "2.json", 2, False, "too short: 0.30 s")
+    write_status(tmp_path / "4.json", 4, True, "implausible alignment: /ə/ takes 40 % of the phrase", doubtful=True)
     out = tmp_path / "failed.tsv"
-    assert write_failed_table(sorted(tmp_path.glob("*.json")), out) == 2
+    assert write_failed_table(sorted(tmp_path.glob("*.json")), out) == 3
     assert out.read_text().splitlines() == [
         "session_id\treason", "2\ttoo short: 0.30 s", "3\tsilent: frame levels span only 2.0 dB",
+        "4\timplausible alignment: /ə/ takes 40 % of the phrase",
     ]
+    statuses = {s: read_status(tmp_path / f"{s}.json") for s in (1, 2, 4)}
+    assert [phones_usable(statuses[s]) for s in (1, 2, 4)] == [True, False, False]
+    assert figure_note(statuses[1]) == ""
+    assert figure_note(statuses[2]) == "not aligned: too short: 0.30 s"
+    assert figure_note(statuses[4]) == "alignment doubtful (/ə/ takes 40 % of the phrase)"
 
 
 def test_failed_table_has_a_header_when_nothing_failed(tmp_path):
@@ -95,6 +114,10 @@ def test_failed_table_has_a_header_when_nothing_failed(tmp_path):
 def test_a_failure_needs_a_reason_and_statuses_are_checked(tmp_path):
     with pytest.raises(ValueError, match="needs a reason"):
         write_status(tmp_path / "1.json", 1, False)
+    with pytest.raises(ValueError, match="needs a reason"):
+        write_status(tmp_path / "1.json", 1, True, doubtful=True)
+    with pytest.raises(ValueError, match="only an alignment can be doubtful"):
+        write_status(tmp_path / "1.json", 1, False, "x", doubtful=True)
     (tmp_path / "2.json").write_text(json.dumps({"session_id": 2, "aligned": True}))
     with pytest.raises(ValueError, match="not an alignment status"):
         read_status(tmp_path / "2.json")

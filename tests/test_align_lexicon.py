@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from svd_explain.align.flatstart import TYPICAL_MS, broad_units, phone_class
+from svd_explain.align.classes import FRICATIVE, NASAL, STOP, VOWEL, manner
 from svd_explain.align.lexicon import pronounce, read_lexicon, read_phone_set, read_transcript, transcript_words
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
@@ -39,16 +39,16 @@ def test_every_word_of_the_phrase_has_a_pronunciation(lexicon):
     assert [w for w, _ in pronounce(words, lexicon)] == words
 
 
-def test_every_german_mfa_phone_has_a_manner_class_for_the_flat_start(german_mfa):
+def test_every_german_mfa_phone_has_a_manner_class_for_the_tied_model(german_mfa):
     for phone in german_mfa:
-        assert phone_class(phone) in TYPICAL_MS
-        assert broad_units(phone)
-    assert phone_class("iː") == "long vowel" and phone_class("aj") == "long vowel"
-    assert phone_class("ɛ") == "vowel" and phone_class("ə") == "schwa"
-    assert broad_units("tʰ") == ("closure", "release") and broad_units("s") == ("frication",)
-    assert broad_units("n̩") == ("nasal",) and broad_units("ʁ") == ("sonorant",)
+        assert manner(phone) in {VOWEL, NASAL, STOP, FRICATIVE, "variable"}
+    assert manner("iː") == manner("aj") == manner("ə") == VOWEL
+    assert manner("tʰ") == manner("ɡ") == manner("pf") == STOP
+    assert manner("s") == manner("ç") == FRICATIVE
+    assert manner("n̩") == manner("ŋ") == NASAL
+    assert manner("ʁ") == manner("v") == manner("l") == "variable"
     with pytest.raises(ValueError, match="no manner class"):
-        phone_class("☃")
+        manner("☃")
 
 
 def test_transcripts_lose_case_and_punctuation():

@@ -89,7 +89,7 @@ def test_collect_takes_mfa_textgrid_and_marks_the_recording_aligned(tmp_path):
     # Clipped to the recording (to the 0.1 ms the TextGrid writer rounds to).
     assert found[-1].end == pytest.approx(1.999375, abs=1e-4)
     assert duration == pytest.approx(1.999375, abs=1e-4)
-    assert json.loads((tmp_path / "a.json").read_text()) == {"session_id": 11, "aligned": True, "reason": ""}
+    assert json.loads((tmp_path / "a.json").read_text()) == {"session_id": 11, "aligned": True, "doubtful": False, "reason": ""}
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_a_recording_mfa_skipped_is_a_failure_with_its_reason(tmp_path, case, re
     if case == "no phones":
         mfa_output(tmp_path, 11, [])
     assert not collect_alignment(tmp_path, "11", tmp_path / "11.wav", tmp_path / "a.TextGrid", tmp_path / "a.json")
-    assert json.loads((tmp_path / "a.json").read_text()) == {"session_id": 11, "aligned": False, "reason": reason}
+    assert json.loads((tmp_path / "a.json").read_text()) == {"session_id": 11, "aligned": False, "doubtful": False, "reason": reason}
     words, phones, duration = read_alignment(tmp_path / "a.TextGrid")
     assert words == phones == [] and duration == pytest.approx(2.0)
 

@@ -1,5 +1,6 @@
 """With a fixed Kaldi model (align.kaldi.model), a new or changed recording realigns on its own:
-one alignment job, no training. Checked with the real snakemake on a tiny synthetic corpus."""
+one alignment job, no training; and editing the training code realigns nothing. Checked with
+the real snakemake on a tiny synthetic corpus."""
 import re
 import shutil
 import subprocess
@@ -16,10 +17,10 @@ CONFIG = {
 }
 
 
-def snakemake(workdir, config, *args):
+def snakemake(workdir, config, *args, snakefile=ROOT / "Snakefile"):
     (workdir / "config.yaml").write_text(yaml.safe_dump(config))
     command = [
-        sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "-d", str(workdir),
+        sys.executable, "-m", "snakemake", "-s", str(snakefile), "-d", str(workdir),
         "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args, "results/alignment/failed.tsv",
     ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
@@ -42,6 +43,21 @@ def test_changing_one_recording_with_a_fixed_model_reruns_one_alignment(tmp_path
     fixed = {**CONFIG, "align": {"backend": "kaldi", "kaldi": {**CONFIG["align"]["kaldi"], "model": str(fixed_model)}}}
     snakemake(workdir, fixed)
     assert planned_jobs(snakemake(workdir, fixed, "-n")) == {}
+
+    # Training code is not what a fixed model's alignment jobs run: editing it (in a copy of
+    # the checkout, seen by mtime) realigns nothing; editing the alignment code realigns all.
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT, checkout, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "results", ".snakemake", "__pycache__", ".pytest_cache"))
+    mtime_only = ("-n", "--rerun-triggers", "mtime", "--")
+    align = checkout / "src" / "svd_explain" / "align"
+    for module in ("training", "flatstart", "estimation"):
+        (align / f"{module}.py").write_text((align / f"{module}.py").read_text() + "\n# edited\n")
+    assert planned_jobs(snakemake(workdir, fixed, *mtime_only, snakefile=checkout / "Snakefile")) == {}
+    (align / "recording.py").write_text((align / "recording.py").read_text() + "\n# edited\n")
+    assert planned_jobs(snakemake(workdir, fixed, *mtime_only, snakefile=checkout / "Snakefile")) == {
+        "align_recording": len(list((workdir / "results" / "audio").glob("*.wav"))), "align_failures": 1,
+    }
 
     recordings = sorted((workdir / "results" / "audio").glob("*.wav"))
     assert len(recordings) >= 5

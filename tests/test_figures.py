@@ -11,6 +11,7 @@ import pytest
 from matplotlib import image as mpimg
 
 from svd_explain import figures
+from svd_explain.align.status import write_status
 from svd_explain.cases import select_figure_sessions
 from svd_explain.frames import frame_extent
 from svd_explain.textgrids import Segment, write_alignment
@@ -111,7 +112,7 @@ def test_figure_without_alignment_says_why(tmp_path):
         figures.draw_relevance_figure([figures.Panel("m", fbank, relevance[:, :50])], "t", [path])
 
 
-def write_inputs(tmp_path, session=5, aligned=True):
+def write_inputs(tmp_path, session=5, aligned=True, doubtful=False):
     """The files one figure job reads."""
     fbank, relevance = fake_map()
     rollouts, predictions = [], []
@@ -126,16 +127,16 @@ def write_inputs(tmp_path, session=5, aligned=True):
                   "category": ["organic"]}).to_parquet(tmp_path / "split.parquet")
     pd.DataFrame({"session_id": [session], "case": ["O"]}).to_csv(tmp_path / "cases.tsv", sep="\t", index=False)
     write_alignment(tmp_path / "a.TextGrid", WORDS if aligned else [], PHONES if aligned else [], 1.2)
-    (tmp_path / "status.json").write_text(json.dumps({"session_id": session, "aligned": aligned,
-                                                      "reason": "" if aligned else "no path"}))
+    reason = "implausible alignment: /ə/ takes 40 % of the phrase" if doubtful else "" if aligned else "no path"
+    write_status(tmp_path / "status.json", session, aligned, reason, doubtful=doubtful)
     return dict(models=["ast_freeze", "ast_finetuned"], rollout_paths=rollouts, prediction_paths=predictions,
                 split_path=tmp_path / "split.parquet", cases_path=tmp_path / "cases.tsv",
                 alignment_path=tmp_path / "a.TextGrid", status_path=tmp_path / "status.json")
 
 
-@pytest.mark.parametrize("aligned", [True, False])
-def test_rollout_figure_job(tmp_path, aligned):
-    inputs = write_inputs(tmp_path, aligned=aligned)
+@pytest.mark.parametrize("aligned, doubtful", [(True, False), (False, False), (True, True)])
+def test_rollout_figure_job(tmp_path, aligned, doubtful):
+    inputs = write_inputs(tmp_path, aligned=aligned, doubtful=doubtful)
     out = tmp_path / "figures" / "5.png"
     figures.rollout_figure("5", out_paths=[out], dpi=60, **inputs)
     assert out.stat().st_size > 0

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from svd_explain import relevance, relevance_figures
+from svd_explain.align.status import write_status
 from svd_explain.frames import frame_centres
 from svd_explain.textgrids import Segment, write_alignment
 
@@ -111,7 +112,7 @@ def test_speaker_bootstrap_interval():
 
 @pytest.fixture
 def study(tmp_path):
-    """Two models' maps for 6 test recordings (one not aligned) and one train recording.
+    """Two models' maps for 6 test recordings (one not aligned, one doubtfully) and one train recording.
     "finetuned" puts its relevance on /ɔ/ and is more concentrated than "freeze"."""
     rng = np.random.default_rng(4)
     sessions = list(range(1, 8))
@@ -126,8 +127,9 @@ def study(tmp_path):
         aligned = session != 3
         write_alignment(tmp_path / "alignment" / f"{session}.TextGrid", WORDS if aligned else [],
                         PHONES if aligned else [], 0.82)
-        (tmp_path / "alignment" / "status" / f"{session}.json").write_text(
-            json.dumps({"session_id": session, "aligned": aligned, "reason": "" if aligned else "no path"}))
+        doubtful = session == 5
+        reason = "implausible alignment: /ɔ/ takes 40 % of the phrase" if doubtful else "" if aligned else "no path"
+        write_status(tmp_path / "alignment" / "status" / f"{session}.json", session, aligned, reason, doubtful=doubtful)
     for model, boost in (("freeze", 1.5), ("finetuned", 20.0)):
         arrays = {}
         for session in sessions:
@@ -151,8 +153,8 @@ def test_phone_statistics_end_to_end(study):
     table = pd.read_csv(out / "phones.tsv", sep="\t")
     assert list(table.columns) == ["model", "class", "word", "position", "phone", "mean_relevance", "ci_low",
                                    "ci_high", "n_frames", "n_recordings", "rank", "sentence_index"]
-    # 5 aligned test recordings: 3 healthy (1, 5 and not 3), pathological 2, 4, 6
-    assert set(table["n_recordings"]) == {2, 3}
+    # 4 usable test recordings: healthy 1 (3 is not aligned, 5 doubtfully), pathological 2, 4, 6
+    assert set(table["n_recordings"]) == {1, 3}
     top = table[table["rank"] == 1]
     assert (top["phone"] == "ɔ").all() and len(top) == 4  # 2 models × 2 classes
     o = table[(table["phone"] == "ɔ")].set_index(["model", "class"])["mean_relevance"]
@@ -163,7 +165,10 @@ def test_phone_statistics_end_to_end(study):
     assert relevance.table_sentence_order(relevance.read_phone_table(out / "phones.tsv")) == [
         ("guten", 0, "ɡ"), ("guten", 1, "uː"), ("guten", 2, "n"), ("morgen", 0, "m"), ("morgen", 1, "ɔ"), ("morgen", 2, "n")]
     excluded = pd.read_csv(out / "excluded.tsv", sep="\t")
-    assert excluded.to_dict("records") == [{"session_id": 3, "reason": "not aligned: no path"}]
+    assert excluded.to_dict("records") == [
+        {"session_id": 3, "reason": "not aligned: no path"},
+        {"session_id": 5, "reason": "alignment doubtful (/ɔ/ takes 40 % of the phrase)"},
+    ]
     assert (out / "phones.png").stat().st_size > 0
 
 

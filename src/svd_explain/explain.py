@@ -40,7 +40,7 @@ def align_if_possible(wav_path, aligner_dir, phrase_path, textgrid_path):
     when that folder exists; otherwise no segments and the reason."""
     if aligner_dir is None or not Path(aligner_dir).is_dir():
         return None, None, {"aligned": False, "reason": f"no trained aligner at {aligner_dir}"}
-    from svd_explain.align.kaldi import align_recording
+    from svd_explain.align.recording import align_recording
 
     with tempfile.TemporaryDirectory() as scratch:
         status_path = Path(scratch, "status.json")
@@ -51,7 +51,7 @@ def align_if_possible(wav_path, aligner_dir, phrase_path, textgrid_path):
         Path(textgrid_path).unlink(missing_ok=True)
         return None, None, {"aligned": False, "reason": status["reason"]}
     words, phones, _ = read_alignment(textgrid_path)
-    return words, phones, {"aligned": True, "reason": "", "textgrid": str(textgrid_path)}
+    return words, phones, {"aligned": True, "doubtful": status["doubtful"], "reason": status["reason"], "textgrid": str(textgrid_path)}
 
 
 def model_threshold(model_dir) -> float:

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from svd_explain.align.status import read_status  # noqa: E402
+from svd_explain.align.status import figure_note, read_status  # noqa: E402
 from svd_explain.cases import CASE_MEANINGS  # noqa: E402
 from svd_explain.frames import frame_extent  # noqa: E402
 from svd_explain.labels import CLASS_NAMES  # noqa: E402
@@ -208,12 +208,17 @@ def _draw_tiers(figure, rows, words, phones, alignment_note, spectrogram_ax, sho
     _draw_tier(phone_ax, phones, "phones" if show_names else "", duration, staggered=True)
     word_ax.tick_params(labelbottom=False)
     phone_ax.set_xlabel("time (s)")
+    if alignment_note:
+        # An alignment the guard doubts is drawn, with the doubt written over it.
+        word_ax.set_title(textwrap.fill(alignment_note, characters), loc="left", fontsize="small",
+                          style="italic", color="tab:red", pad=2)
 
 
 def draw_relevance_figure(panels, title, out_paths, words=None, phones=None, alignment_note=None,
                           dpi=200, width_in=7.0):
-    """Draw `panels` with the words and phones tiers underneath (or `alignment_note` where
-    there is no alignment) and a 2-D colour key; save to every path in `out_paths` (format from
+    """Draw `panels` with the words and phones tiers underneath (`alignment_note` in their
+    place where there is no alignment, above them where the alignment is doubtful) and a 2-D
+    colour key; save to every path in `out_paths` (format from
     the suffix). From SIDE_BY_SIDE_MIN_WIDTH_IN on the panels stand side by side, each over its
     own tiers; narrower figures (a journal column) stack them over one pair of tiers, so that
     the labels stay at a readable size."""
@@ -289,10 +294,10 @@ def rollout_figure(session, models, rollout_paths, prediction_paths, split_path,
         f"case {case} ({CASE_MEANINGS[case]})"
     )
     status = read_status(status_path)
+    note = figure_note(status)
     if status["aligned"]:
         words, phones, _ = read_alignment(alignment_path)
-        draw_relevance_figure(panels, title, out_paths, words, phones, dpi=dpi, width_in=width_in)
+        draw_relevance_figure(panels, title, out_paths, words, phones, alignment_note=note, dpi=dpi, width_in=width_in)
     else:
         log.warning("session %s has no alignment (%s): drawn without phones", session, status["reason"])
-        draw_relevance_figure(panels, title, out_paths, alignment_note=f"not aligned: {status['reason']}",
-                              dpi=dpi, width_in=width_in)
+        draw_relevance_figure(panels, title, out_paths, alignment_note=note, dpi=dpi, width_in=width_in)

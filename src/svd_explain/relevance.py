@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from svd_explain.align.status import read_status
+from svd_explain.align.status import figure_note, phones_usable, read_status
 from svd_explain.frames import frame_centres
 from svd_explain.intervals import bootstrap_interval
 from svd_explain.labels import CLASS_NAMES
@@ -195,18 +195,19 @@ def table_sentence_order(table):
 
 def write_phone_relevance(models, npz_paths, split_path, alignment_dir, status_dir, table_path,
                           excluded_path, resamples=1000, confidence=0.95, seed=0):
-    """phones.tsv and the table of test recordings left out (no alignment)."""
+    """phones.tsv and the table of test recordings left out (no alignment, or one the guard
+    found doubtful)."""
     test = recordings_with_maps(split_path, npz_paths)
     aligned, excluded = {}, []
     for session in test["session_id"]:
         status = read_status(Path(status_dir, f"{session}.json"))
-        if status["aligned"]:
+        if phones_usable(status):
             words, phones, _ = read_alignment(Path(alignment_dir, f"{session}.TextGrid"))
             aligned[session] = (words, phones)
         else:
-            excluded.append({"session_id": session, "reason": f"not aligned: {status['reason']}"})
+            excluded.append({"session_id": session, "reason": figure_note(status)})
     if excluded:
-        log.warning("%d of %d test recordings have no alignment and are left out of the phone statistics",
+        log.warning("%d of %d test recordings have no alignment or a doubtful one and are left out of the phone statistics",
                     len(excluded), len(test))
     if not aligned:
         raise ValueError("no aligned test recording: no phone statistics")

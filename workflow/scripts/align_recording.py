@@ -2,7 +2,7 @@ from svd_explain.logs import log_to
 
 log_to(snakemake.log[0])
 
-from svd_explain.align.kaldi import align_recording
+from svd_explain.align.recording import align_recording
 
 align_recording(
     snakemake.input.audio,

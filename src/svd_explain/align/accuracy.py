@@ -1,11 +1,14 @@
-"""How well an aligner finds the phone boundaries of the synthetic corpus, whose true boundaries
-are known: per phone and overall, the absolute boundary error (median, 90th percentile, share
-within 20 ms), and a figure overlaying true and found boundaries on the spectrogram.
+"""How well an aligner finds the phone boundaries of a corpus whose true boundaries are known
+(the synthetic corpus; the external speech of benchmarks/align_external.py): per phone and
+overall, the absolute boundary error (median, 90th percentile, shares within 10, 20 and 50 ms),
+the signed error of every boundary of the phrase, and a figure overlaying true and found
+boundaries on the spectrogram.
 
 A phone's boundaries are its start and its end. The row of a phone pools both; the `overall` row
 counts every distinct boundary of a recording once (the end of one phone and the start of the
 next are one boundary when both the truth and the alignment make them touch). Only recordings
-that were aligned are scored; their number and the others' are in the log."""
+that were aligned are scored (doubtful ones too: the guard does not change the score); their
+number and the others' are in the log."""
 import logging
 from pathlib import Path
 
@@ -17,8 +20,9 @@ from svd_explain.textgrids import read_alignment
 
 log = logging.getLogger(__name__)
 
-WITHIN_S = 0.020
-COLUMNS = ["phone", "n", "median_ms", "p90_ms", "within_20ms", "mean_signed_ms"]
+WITHIN_MS = (10, 20, 50)
+COLUMNS = ["phone", "n", "median_ms", "p90_ms", *(f"within_{ms}ms" for ms in WITHIN_MS), "mean_signed_ms"]
+BOUNDARY_COLUMNS = ["position", "boundary", "n", "median_signed_ms", "median_ms", "within_20ms"]
 
 
 def boundary_pairs(true_phones, found_phones):
@@ -34,6 +38,25 @@ def boundary_pairs(true_phones, found_phones):
     return pairs
 
 
+def distinct_boundaries(true_phones, found_phones):
+    """[(position, name, true time, found time)] of every distinct boundary of a recording in
+    the order of the phrase, named by the phones on either side (`_` for silence): a phone's
+    start and the previous phone's end are one boundary when both the truth and the alignment
+    make them touch."""
+    boundary_pairs(true_phones, found_phones)  # the phone sequences must agree
+    out = []
+    for k, (truth, found) in enumerate(zip(true_phones, found_phones)):
+        true_touch = k > 0 and abs(true_phones[k - 1].end - truth.start) < 1e-6
+        found_touch = k > 0 and abs(found_phones[k - 1].end - found.start) < 1e-6
+        if not (true_touch and found_touch):
+            left = true_phones[k - 1].label if true_touch else "_"
+            out.append((len(out), f"{left}|{truth.label}", truth.start, found.start))
+        following = k + 1 < len(true_phones) and abs(true_phones[k + 1].start - truth.end) < 1e-6
+        right = true_phones[k + 1].label if following else "_"
+        out.append((len(out), f"{truth.label}|{right}", truth.end, found.end))
+    return out
+
+
 def _row(label, true_times, found_times):
     signed = (np.asarray(found_times) - np.asarray(true_times)) * 1000
     errors = np.abs(signed)
@@ -42,27 +65,45 @@ def _row(label, true_times, found_times):
         "n": len(errors),
         "median_ms": round(float(np.median(errors)), 2),
         "p90_ms": round(float(np.percentile(errors, 90)), 2),
-        "within_20ms": round(float(np.mean(errors <= WITHIN_S * 1000)), 4),
+        **{f"within_{ms}ms": round(float(np.mean(errors <= ms)), 4) for ms in WITHIN_MS},
         "mean_signed_ms": round(float(signed.mean()), 2),
     }
+
+
+def _read_pairs(recordings):
+    for true_path, found_path in recordings:
+        yield read_alignment(true_path)[1], read_alignment(found_path)[1]
 
 
 def accuracy_table(recordings):
     """The accuracy table from [(true TextGrid, found TextGrid)]: one row per phone (sorted),
     then `overall`."""
     per_phone, overall = {}, []
-    for true_path, found_path in recordings:
-        _, true_phones, _ = read_alignment(true_path)
-        _, found_phones, _ = read_alignment(found_path)
-        pairs = boundary_pairs(true_phones, found_phones)
-        for label, truth, found in pairs:
+    for true_phones, found_phones in _read_pairs(recordings):
+        for label, truth, found in boundary_pairs(true_phones, found_phones):
             per_phone.setdefault(label, []).append((truth, found))
-        overall += sorted({(round(t, 4), round(f, 4)) for _, t, f in pairs})
+        overall += [(t, f) for _, _, t, f in distinct_boundaries(true_phones, found_phones)]
     if not overall:
         raise ValueError("no aligned recording to score")
     rows = [_row(label, *zip(*pairs)) for label, pairs in sorted(per_phone.items())]
     rows.append(_row("overall", *zip(*overall)))
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def boundary_table(recordings):
+    """The signed error of each boundary of the phrase, from [(true TextGrid, found TextGrid)]:
+    `position` (order in the phrase, pauses make their own), `boundary` (left|right phone),
+    `n`, `median_signed_ms` (found - true: positive is late), `median_ms`, `within_20ms`."""
+    errors = {}
+    for true_phones, found_phones in _read_pairs(recordings):
+        for position, name, truth, found in distinct_boundaries(true_phones, found_phones):
+            errors.setdefault((position, name), []).append(1000 * (found - truth))
+    rows = [
+        {"position": position, "boundary": name, "n": len(e), "median_signed_ms": round(float(np.median(e)), 1),
+         "median_ms": round(float(np.median(np.abs(e))), 1), "within_20ms": round(float(np.mean(np.abs(e) <= 20)), 3)}
+        for (position, name), e in sorted(errors.items())
+    ]
+    return pd.DataFrame(rows, columns=BOUNDARY_COLUMNS)
 
 
 def boundary_figure(out_path, examples, dpi=150):
