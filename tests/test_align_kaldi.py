@@ -14,7 +14,7 @@ import soundfile
 from svd_explain.align import estimation, features, flatstart, guard, training
 from svd_explain.align.accuracy import accuracy_table
 from svd_explain.align.aligner import Aligner, MODEL_FORMAT, chain_viterbi
-from svd_explain.align.classes import assign_classes, class_runs, tying
+from svd_explain.align.classes import class_runs, phone_classes, tying
 from svd_explain.align.hmm import GmmHmm, Lang, segments_to_alignment
 from svd_explain.align.lexicon import pronounce, read_lexicon, read_transcript
 from svd_explain.align.recording import align_recording
@@ -272,19 +272,13 @@ def test_the_silence_of_the_flat_start_is_learnt_outside_the_speech_spans():
 # ---------------------------------------------------------------- broad classes
 
 
-def test_variable_phones_join_the_class_whose_frames_are_nearest():
-    rng = np.random.default_rng(6)
-    vowel, nasal, fricative = np.eye(4)[0] * 4, np.eye(4)[1] * 4, np.eye(4)[2] * 4
-
-    def frames(centre):
-        return centre + rng.normal(size=(200, 4))
-
-    phone_frames = {"a": frames(vowel), "ə": frames(vowel), "n": frames(nasal), "s": frames(fricative),
-                    "v": frames(0.9 * vowel), "ʁ": frames(fricative)}
-    classes = assign_classes(phone_frames)
-    assert classes == {"a": "vowel", "ə": "vowel", "n": "nasal", "s": "fricative", "v": "vowel", "ʁ": "fricative"}
-    assert tying(classes) == [["a", "v", "ə"], ["s", "ʁ"]]
-    assert class_runs(["n", "ə", "v", "a", "s", "ʁ", "n"], classes) == [(1, 4), (4, 6)]
+def test_phones_are_tied_by_manner_and_runs_of_one_class_are_found():
+    classes = phone_classes(["ɡ", "uː", "t", "ə", "n", "m", "ɔ", "ʁ", "v", "iː", "s", "ʃ", "z"])
+    assert classes["uː"] == classes["ə"] == classes["ʁ"] == classes["v"] == "sonorant"
+    assert classes["ɡ"] == classes["t"] == "stop" and classes["n"] == classes["m"] == "nasal"
+    assert classes["s"] == classes["ʃ"] == classes["z"] == "fricative"
+    assert tying(classes) == [["iː", "uː", "v", "ɔ", "ə", "ʁ"], ["m", "n"], ["s", "z", "ʃ"], ["t", "ɡ"]]
+    assert class_runs(["n", "m", "ɔ", "ʁ", "ɡ", "ə", "n", "v", "iː"], classes) == [(0, 2), (2, 4), (7, 9)]
 
 
 # ---------------------------------------------------------------- the guard
@@ -369,7 +363,7 @@ def test_training_leaves_out_bad_recordings_with_their_reasons(trained):
     assert summary["trained_on"] == summary["flat_start_on"] == 40
     assert summary["strategy"] == "broad classes" and summary["doubtful"] == {}
     settings = json.loads((model_dir / "model.json").read_text())
-    assert settings["classes"]["ə"] == settings["classes"]["uː"] == "vowel"
+    assert settings["classes"]["ə"] == settings["classes"]["uː"] == settings["classes"]["v"] == "sonorant"
     assert settings["classes"]["t"] == "stop" and settings["classes"]["n"] == "nasal"
     assert len(settings["plausibility"]["log_duration_median"]) == 22
 

@@ -40,9 +40,10 @@ def boundary_pairs(true_phones, found_phones):
 
 def distinct_boundaries(true_phones, found_phones):
     """[(position, name, true time, found time)] of every distinct boundary of a recording in
-    the order of the phrase, named by the phones on either side (`_` for silence): a phone's
-    start and the previous phone's end are one boundary when both the truth and the alignment
-    make them touch."""
+    the order of the phrase. `position` is the number of the phrase's phones before the
+    boundary; `name` the phones on either side (`_` for a pause or silence). A phone's start
+    and the previous phone's end are one boundary when both the truth and the alignment make
+    them touch."""
     boundary_pairs(true_phones, found_phones)  # the phone sequences must agree
     out = []
     for k, (truth, found) in enumerate(zip(true_phones, found_phones)):
@@ -50,10 +51,10 @@ def distinct_boundaries(true_phones, found_phones):
         found_touch = k > 0 and abs(found_phones[k - 1].end - found.start) < 1e-6
         if not (true_touch and found_touch):
             left = true_phones[k - 1].label if true_touch else "_"
-            out.append((len(out), f"{left}|{truth.label}", truth.start, found.start))
+            out.append((k, f"{left}|{truth.label}", truth.start, found.start))
         following = k + 1 < len(true_phones) and abs(true_phones[k + 1].start - truth.end) < 1e-6
         right = true_phones[k + 1].label if following else "_"
-        out.append((len(out), f"{truth.label}|{right}", truth.end, found.end))
+        out.append((k + 1, f"{truth.label}|{right}", truth.end, found.end))
     return out
 
 
@@ -92,16 +93,20 @@ def accuracy_table(recordings):
 
 def boundary_table(recordings):
     """The signed error of each boundary of the phrase, from [(true TextGrid, found TextGrid)]:
-    `position` (order in the phrase, pauses make their own), `boundary` (left|right phone),
+    `position` (the number of the phrase's phones before it), `boundary` (left|right phone),
     `n`, `median_signed_ms` (found - true: positive is late), `median_ms`, `within_20ms`."""
     errors = {}
     for true_phones, found_phones in _read_pairs(recordings):
         for position, name, truth, found in distinct_boundaries(true_phones, found_phones):
             errors.setdefault((position, name), []).append(1000 * (found - truth))
+    # In the order of the phrase; at one position a phone's end comes before a start after a pause.
+    order = sorted(errors, key=lambda key: (key[0], key[1].startswith("_|"), key[1]))
     rows = [
-        {"position": position, "boundary": name, "n": len(e), "median_signed_ms": round(float(np.median(e)), 1),
-         "median_ms": round(float(np.median(np.abs(e))), 1), "within_20ms": round(float(np.mean(np.abs(e) <= 20)), 3)}
-        for (position, name), e in sorted(errors.items())
+        {"position": position, "boundary": name, "n": len(errors[position, name]),
+         "median_signed_ms": round(float(np.median(errors[position, name])), 1),
+         "median_ms": round(float(np.median(np.abs(errors[position, name]))), 1),
+         "within_20ms": round(float(np.mean(np.abs(errors[position, name]) <= 20)), 3)}
+        for position, name in order
     ]
     return pd.DataFrame(rows, columns=BOUNDARY_COLUMNS)
 

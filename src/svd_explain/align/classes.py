@@ -2,67 +2,45 @@
 
 When every recording reads one phrase, most phones occur once, always between the same
 neighbours; a phone model of its own can then drift into its neighbour (nothing else in the
-corpus pins it), and EM settles on whatever the start gave it. Phones of one manner of
-articulation look alike in any voice, so the first model ties them: all vowels (schwa
-included), all nasals, all stops, all fricatives share their GMMs, which every occurrence of
-the class trains. A class boundary (vowel to nasal, stop to vowel, ...) is then pinned by many
-occurrences at once.
+corpus pins it), and EM settles on whatever the start gave it. Phones of one class look alike
+in any voice, so the first model ties them and every occurrence of the class trains it; a
+boundary between two classes (vowel to nasal, stop to vowel, ...) is then pinned by many
+occurrences at once. The classes follow the phones' manner of articulation:
 
-Approximants and voiced fricatives (/v/, /ʁ/, /l/, /j/, ...) are realised as sonorants by some
-voices and as fricatives by others; their class is decided from the corpus itself: the class
-whose flat-start frames are nearest theirs (Mahalanobis distance of the means, pooled
-within-phone variance).
+- sonorant: vowels (schwa included), approximants and the weak voiced fricatives (/v ð β ʝ ɣ ʁ/):
+  German /v/ and /ʁ/ are realised as approximants or vocalised as often as as fricatives, and
+  tying them with the sibilants makes the sibilants' model swallow vowels;
+- nasal;
+- stop (affricates too);
+- fricative: the sibilants and the voiceless fricatives.
 
 The manner of a phone comes from its IPA symbol (`manner`), as in MFA's phone sets."""
-import numpy as np
-
-VOWEL, NASAL, STOP, FRICATIVE = "vowel", "nasal", "stop", "fricative"
+SONORANT, NASAL, STOP, FRICATIVE = "sonorant", "nasal", "stop", "fricative"
+VOWELS = set("aeiouyøœɐɔəɛɪʊʏɑæɒʌɜɘɤɯɨʉ")
+APPROXIMANTS = set("ʁrɹɾlʎjwʋɰɥʀ")
+WEAK_VOICED_FRICATIVES = set("vðβʝɣ")
+NASALS = set("mnŋɲɱɴ")
 PLOSIVES = set("pbtdkɡgcɟqʔ")
-VOICELESS_FRICATIVES = set("fsʃçxhθχɸ")
-VOICED_FRICATIVES = set("vzʒðβʝɣ")
-APPROXIMANTS = set("ʁrɹɾlʎjwʋɰ")
-NASALS = set("mnŋɲɱ")
-VOWELS = set("aeiouyøœɐɔəɛɪʊʏɑæɒʌɜ")
+FRICATIVES = set("fsʃçxhθχɸzʒɕʑʂʐ")
 
 
 def manner(phone: str) -> str:
-    """The manner class of an IPA phone (by its first symbol; length and other marks follow):
-    vowel, nasal, stop (affricates too), fricative, or "variable" for approximants and voiced
-    fricatives, whose class the corpus decides."""
+    """The broad class of an IPA phone by its first symbol (length and other marks follow)."""
     base = phone[0]
-    if base in VOWELS:
-        return VOWEL
+    if base in VOWELS or base in APPROXIMANTS or base in WEAK_VOICED_FRICATIVES:
+        return SONORANT
     if base in NASALS:
         return NASAL
     if base in PLOSIVES:
         return STOP
-    if base in VOICELESS_FRICATIVES:
+    if base in FRICATIVES:
         return FRICATIVE
-    if base in VOICED_FRICATIVES or base in APPROXIMANTS:
-        return "variable"
     raise ValueError(f"no manner class for the phone {phone!r}")
 
 
-def assign_classes(phone_frames: dict) -> dict:
-    """{phone: class} for the phones of `phone_frames` ({phone: frames x dims, from the flat
-    start}): the fixed manner of each phone, and for the variable ones the fixed class whose
-    pooled frames have the nearest mean. A variable phone with no fixed class in the phrase to
-    join keeps a class of its own (its symbol)."""
-    classes = {p: manner(p) for p in phone_frames}
-    means = {p: frames.mean(axis=0) for p, frames in phone_frames.items()}
-    pooled = np.concatenate([frames - means[p] for p, frames in phone_frames.items()]).var(axis=0)
-    pooled = np.maximum(pooled, 1e-6)
-    fixed = sorted({c for c in classes.values() if c != "variable"})
-    centres = {
-        c: np.concatenate([phone_frames[p] for p in phone_frames if classes[p] == c]).mean(axis=0) for c in fixed
-    }
-    for phone in [p for p, c in classes.items() if c == "variable"]:
-        if not centres:
-            classes[phone] = phone
-            continue
-        distance = {c: float(np.sum((means[phone] - centre) ** 2 / pooled)) for c, centre in centres.items()}
-        classes[phone] = min(sorted(distance), key=distance.get)
-    return classes
+def phone_classes(phones) -> dict:
+    """{phone: class} for the distinct phones of `phones`."""
+    return {phone: manner(phone) for phone in sorted(set(phones))}
 
 
 def tying(classes: dict) -> list[list[str]]:

@@ -10,9 +10,10 @@ pause before, between and after the words, by dynamic programming over its frame
 
 - a phone costs the squared distance of its frames' static cepstra to their own mean (a
   piecewise-constant fit: the boundaries go where the spectrum changes most);
-- a pause costs the squared distance of its frames to the silence of the corpus: the mean of
-  the frames outside every recording's energy-based speech span (`features.find_speech`, the
-  one acoustic prior, and it is learnt from the corpus: silence is what lies outside speech).
+- a pause costs the squared distance of its frames to the recording's silence: the mean of its
+  frames outside its energy-based speech span (`features.find_speech`, the one acoustic
+  prior, learnt from the recording itself: silence is what lies outside speech; the corpus's
+  silence for a recording with too little of its own).
 
 With a common scale for both costs the segmentation has no free parameter: a stretch becomes
 a pause when its frames are nearer the corpus's silence than the phones around it could make
@@ -29,6 +30,7 @@ from svd_explain.align.features import Recording, static_cepstra
 
 MAX_PHONE_FRAMES = 80
 MIN_PAUSE_FRAMES = 3
+MIN_SILENCE_FRAMES = 10
 
 
 @dataclass(frozen=True)
@@ -111,13 +113,24 @@ def segment(cepstra: np.ndarray, units: PhraseUnits, silence: np.ndarray) -> lis
     return spans[::-1]
 
 
+def recording_silence(recording: Recording, corpus_silence: np.ndarray) -> np.ndarray:
+    """A recording's own silence: the mean of its frames outside its speech span (noise and
+    room differ from recording to recording), or the corpus's when it has fewer than
+    MIN_SILENCE_FRAMES of them."""
+    outside = np.concatenate([recording.feats[:recording.span.start], recording.feats[recording.span.end:]])
+    if len(outside) < MIN_SILENCE_FRAMES:
+        return corpus_silence
+    return static_cepstra(outside).mean(axis=0)
+
+
 def flat_start(recordings: list[Recording], pronunciations) -> dict:
     """{key: [(first frame, end frame)] per phone} for every recording that can hold the
     phrase."""
     units = PhraseUnits.of(pronunciations)
-    silence = silence_mean(recordings)
+    corpus_silence = silence_mean(recordings)
     spans = {}
     for recording in recordings:
+        silence = recording_silence(recording, corpus_silence)
         try:
             spans[recording.key] = segment(static_cepstra(recording.feats), units, silence)
         except ValueError:

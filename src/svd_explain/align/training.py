@@ -3,8 +3,8 @@ few dozen recordings train usable models, provided nothing voice-specific is ass
 
   1. Flat start (flatstart.py): a first segmentation of every recording into the phrase's
      phones and pauses, by dynamic programming, with no acoustic model and no threshold.
-  2. Broad classes (classes.py): the phones' manners of articulation, the variable ones
-     (approximants, voiced fricatives) assigned from their flat-start frames.
+  2. Broad classes (classes.py): sonorants, nasals, stops, fricatives, by the phones' manner
+     of articulation.
   3. The tied model (phones of one class share their GMMs) from the flat start, then Viterbi
      EM `em_iterations` times, every mixture split in two at the iterations in `split_at`, up to
      `max_gaussians`. Its transitions stay Kaldi's defaults: with shared GMMs, learnt self-loop
@@ -26,14 +26,13 @@ import numpy as np
 
 from svd_explain.align import estimation
 from svd_explain.align.aligner import Aligner
-from svd_explain.align.classes import assign_classes, tying
+from svd_explain.align.classes import phone_classes, tying
 from svd_explain.align.features import (
     FRAME_SHIFT_S,
     AlignmentFailure,
     check_sample_rate,
     prepare_recording,
     read_audio,
-    static_cepstra,
 )
 from svd_explain.align.flatstart import flat_start
 from svd_explain.align.guard import MAX_DOUBTFUL_SHARE, Plausibility, corpus_problems, recording_problems
@@ -53,12 +52,7 @@ class DegenerateTraining(RuntimeError):
 def train_tied(recordings, words, lexicon, spans, em_iterations, split_at, max_gaussians, silence_probability, rng):
     """The tied model and the phone classes, trained from the flat start `spans`."""
     phones = [p for _, pron in pronounce(words, lexicon) for p in pron]
-    frames = {}
-    for recording in recordings:
-        if recording.key in spans:
-            for phone, (first, end) in zip(phones, spans[recording.key]):
-                frames.setdefault(phone, []).append(static_cepstra(recording.feats[first:end]))
-    classes = assign_classes({p: np.concatenate(f) for p, f in frames.items()})
+    classes = phone_classes(phones)
     feats = np.concatenate([r.feats for r in recordings])
     model = GmmHmm.initial(Lang(lexicon), feats.mean(axis=0), feats.var(axis=0), tying(classes))
     estimation.estimate_from_spans(model, recordings, phones, spans)
