@@ -1,0 +1,104 @@
+"""The checks of the relevance maps: localisation against a planted cue, deletion faithfulness,
+randomisation sanity, phone occlusion effects."""
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from svd_explain.checks import deletion, localisation, phone_effects, randomisation
+
+from test_rollout import tiny_model
+
+torch.set_num_threads(1)
+
+
+def test_a_map_on_the_cue_has_the_lift_of_its_concentration_and_auc_1():
+    mask = localisation.cue_mask([(0.20, 0.40)], 100)
+    assert mask.sum() == 20 and mask[19] and not mask[18]  # frame 19 is centred at 0.2025 s
+    on_cue = np.where(mask, 1.0, 0.0)[None].repeat(4, axis=0)
+    result = localisation.localisation(on_cue, mask)
+    assert result == {"lift": pytest.approx(5.0), "auc": 1.0, "cue_share": 0.2}
+    uniform = localisation.localisation(np.ones((4, 100)), mask)
+    assert uniform["lift"] == pytest.approx(1.0) and uniform["auc"] == 0.5
+    negative = localisation.localisation(-on_cue, mask)  # only "against" evidence: nothing to place
+    assert np.isnan(negative["lift"])
+    with pytest.raises(ValueError, match="frames"):
+        localisation.localisation(on_cue[:, :50], mask)
+
+
+class FrameModel(torch.nn.Module):
+    """A 'model' whose log-odds are the mean input over frames 10-19: what a faithful map of it
+    must point at."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = torch.nn.Parameter(torch.tensor(4.0))
+
+    def forward(self, inputs):
+        evidence = self.scale * inputs[:, 10:20].mean(dim=(1, 2))
+        return SimpleNamespace(logits=torch.stack([-evidence / 2, evidence / 2], dim=1))
+
+
+def test_deleting_what_the_model_uses_first_drops_its_probability_sooner():
+    inputs = torch.ones(1, 50, 8)
+    right = np.zeros((8, 40))
+    right[:, 10:20] = 1.0
+    wrong = np.zeros((8, 40))
+    wrong[:, 25:35] = 1.0
+    faithful, = deletion.deletion(FrameModel(), inputs, [right], [40], baseline=-1.0, seed=1)
+    unfaithful, = deletion.deletion(FrameModel(), inputs, [wrong], [40], baseline=-1.0, seed=1)
+    assert faithful["predicted"] == 1 and len(faithful["curve"]) == deletion.STEPS + 1
+    assert faithful["curve"][0] == pytest.approx(torch.sigmoid(torch.tensor(4.0)).item())
+    assert faithful["ratio"] < 0.8 < 1.0 < unfaithful["ratio"]
+    assert faithful["random_auc"] == pytest.approx(unfaithful["random_auc"])  # same seeded orders
+
+
+def test_deletion_steps_remove_the_frames_in_order():
+    stack = deletion.deletion_inputs(torch.zeros(6, 2), np.array([4, 1, 0, 2]), baseline=9.0, steps=2)
+    assert stack.shape == (3, 6, 2)
+    assert (stack[0] == 0).all()
+    assert stack[1, [4, 1], 0].tolist() == [9.0, 9.0] and stack[1, [0, 2, 3, 5], 0].tolist() == [0, 0, 0, 0]
+    assert stack[2, [4, 1, 0, 2], 0].tolist() == [9.0] * 4 and stack[2, [3, 5], 0].tolist() == [0, 0]
+    assert deletion.area([1.0, 0.5, 0.0]) == pytest.approx(0.5)
+
+
+def test_cascading_randomisation_reinitialises_the_head_then_layers_from_the_top():
+    assert randomisation.levels(2) == [0, 1, 2]
+    assert randomisation.levels(12) == [0, 1, 2, 4, 8, 12]
+    model = tiny_model(layers=3)
+    top = randomisation.randomised(model, 1, seed=0)
+    changed = {name for name, p in top.named_parameters() if not torch.equal(p, dict(model.named_parameters())[name])}
+    assert any(n.startswith("classifier.") for n in changed)
+    assert any(n.startswith("audio_spectrogram_transformer.layers.2.") for n in changed)
+    assert not any(n.startswith(("audio_spectrogram_transformer.layers.0.", "audio_spectrogram_transformer.layers.1.",
+                                 "audio_spectrogram_transformer.embeddings")) for n in changed)
+    assert torch.equal(randomisation.randomised(model, 1, seed=0).classifier.dense.weight, top.classifier.dense.weight)
+
+
+def test_rank_correlation_of_maps():
+    a = np.arange(20.0).reshape(4, 5)
+    assert randomisation.rank_correlation(a, a ** 2) == pytest.approx(1.0)
+    assert randomisation.rank_correlation(a, -a) == pytest.approx(-1.0)
+    b = a.copy()
+    b[0] = np.nan  # cells no patch covers are left out
+    assert randomisation.rank_correlation(a, b) == pytest.approx(1.0)
+    assert np.isnan(randomisation.rank_correlation(a, np.ones_like(a)))
+
+
+def test_phone_effects_rank_the_phones_with_speaker_intervals():
+    rng = np.random.default_rng(2)
+    rows = []
+    phrase = [("morgen", 0, "m", 0.5), ("morgen", 1, "ɔ", 0.6), ("es", 1, "s", 1.5), ("ihnen", 1, "n", 1.9)]
+    for session in range(30):
+        for word, position, phone, start in phrase:
+            effect = (2.0 if phone == "ɔ" else 0.0) + rng.normal(0, 0.3)
+            rows.append({"session_id": session, "speaker_id": session // 2, "label": session % 2, "word": word,
+                         "position": position, "phone": phone, "start": start + 0.01 * rng.normal(), "effect": effect})
+    table = phone_effects.effect_table(pd.DataFrame(rows), resamples=300, seed=3)
+    assert list(table["phone"]) == ["m", "ɔ", "s", "n"]  # in the order of the phrase
+    o = table.set_index("phone").loc["ɔ"]
+    assert o["rank"] == 1 and o["rank_low"] == o["rank_high"] == 1 and o["p_top"] == 1.0
+    assert o["ci_low"] < 2.0 < o["ci_high"] and o["n_recordings"] == 30
+    assert table.set_index("phone")["study"].to_dict() == {"m": False, "ɔ": True, "s": True, "n": True}
