@@ -102,3 +102,29 @@ def test_phone_effects_rank_the_phones_with_speaker_intervals():
     assert o["rank"] == 1 and o["rank_low"] == o["rank_high"] == 1 and o["p_top"] == 1.0
     assert o["ci_low"] < 2.0 < o["ci_high"] and o["n_recordings"] == 30
     assert table.set_index("phone")["study"].to_dict() == {"m": False, "ɔ": True, "s": True, "n": True}
+
+
+def test_the_check_jobs_write_their_tables(tmp_path):
+    """Deletion and randomisation on a tiny model's rollout maps, end to end from files."""
+    from svd_explain import explain_maps
+    from test_rollout import write_wavs
+    from transformers import ASTFeatureExtractor
+
+    model_dir = tmp_path / "model"
+    tiny_model(layers=2).save_pretrained(model_dir)
+    ASTFeatureExtractor(max_length=206).save_pretrained(model_dir)
+    write_wavs(tmp_path / "audio", {10: 1.0, 11: 1.3, 12: 1.6})
+    pd.DataFrame({"session_id": [10, 11, 12], "speaker_id": [1, 2, 3], "split": ["test"] * 3, "label": [0, 1, 1],
+                  "sex": "female", "category": "healthy"}).to_parquet(tmp_path / "split.parquet")
+    maps = tmp_path / "rollout.npz"
+    explain_maps.write_maps("rollout", model_dir, tmp_path / "split.parquet", tmp_path / "audio", maps, device="cpu")
+    deletion.write_deletion("rollout", "m", model_dir, maps, tmp_path / "split.parquet", tmp_path / "audio",
+                            tmp_path / "deletion.parquet", batch_size=2, device="cpu")
+    curves = pd.read_parquet(tmp_path / "deletion.parquet")
+    assert list(curves["session_id"]) == [10, 11, 12] and (curves["curve"].map(len) == deletion.STEPS + 1).all()
+    assert np.allclose(curves["ratio"], curves["auc"] / curves["random_auc"])
+    table = randomisation.write_randomisation("rollout", "m", model_dir, tmp_path / "split.parquet", tmp_path / "audio",
+                                              tmp_path / "randomisation.tsv", recordings=2, device="cpu")
+    assert list(table["layers_randomised"]) == [0, 1, 2] and (table["n"] == 2).all()
+    assert table["passed"].nunique() == 1
+    assert pd.read_csv(tmp_path / "randomisation.tsv", sep="\t").shape == (3, 7)

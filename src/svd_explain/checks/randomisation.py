@@ -10,8 +10,13 @@ covers); a method fails the check when its mean correlation with the fully rando
 import copy
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy.stats import spearmanr
+
+from svd_explain import explain_maps, features
+from svd_explain.ast_model import load_model, quiet_progress_bars, resolve_device
+from svd_explain.occlusion import padding_value
 
 MAX_RANDOMISED_CORRELATION = 0.5
 
@@ -44,3 +49,40 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
     if finite.sum() < 3 or np.ptp(a[finite]) == 0 or np.ptp(b[finite]) == 0:
         return float("nan")
     return float(spearmanr(a[finite], b[finite]).statistic)
+
+
+def write_randomisation(method, model_name, model_dir, split_path, audio_dir, out_path, recordings=8,
+                        alignment_dir=None, status_dir=None, head_fusion="mean", tokens="mean", device="auto", seed=0):
+    """The rank correlation between `method`'s maps on the trained model and on its cascading
+    randomisations, for the first `recordings` test recordings, into `out_path` (TSV: method,
+    model, layers_randomised (0: the head only), n, correlation (mean), correlation_sd,
+    passed: whether the fully randomised maps correlate below MAX_RANDOMISED_CORRELATION; the
+    same for every row of the method and model)."""
+    quiet_progress_bars()
+    table = features.split_recordings(split_path, audio_dir)
+    table = table[table["split"] == "test"].head(recordings)
+    model, extractor = load_model(model_dir)
+    model = model.to(resolve_device(device)[0]).eval()
+    sessions = [int(s) for s in table["session_id"]]
+    settings = explain_maps.Settings(padding_value(extractor), head_fusion, tokens)
+    if method == "phone_occlusion":
+        settings.alignments = explain_maps.usable_alignments(sessions, alignment_dir, status_dir)
+    inputs = features.load_inputs(list(table["wav"]), extractor)
+    n_frames = [min(features.num_frames(features.read_wav(w, extractor.sampling_rate).size), extractor.max_length)
+                for w in table["wav"]]
+
+    def maps_of(m):
+        return explain_maps.method_maps(method, m, inputs, sessions, n_frames, settings)[1]
+
+    trained = maps_of(model)
+    rows = []
+    for layers in levels(model.config.num_hidden_layers):
+        changed = maps_of(randomised(model, layers, seed=seed + layers))
+        correlations = [rank_correlation(a[:, :f], b[:, :f]) for a, b, f in zip(trained, changed, n_frames)]
+        rows.append({"method": method, "model": model_name, "layers_randomised": layers,
+                     "n": int(np.isfinite(correlations).sum()), "correlation": float(np.nanmean(correlations)),
+                     "correlation_sd": float(np.nanstd(correlations))})
+    passed = rows[-1]["correlation"] < MAX_RANDOMISED_CORRELATION
+    out = pd.DataFrame(rows).assign(passed=passed)
+    out.to_csv(out_path, sep="\t", index=False)
+    return out
