@@ -128,3 +128,40 @@ def test_the_check_jobs_write_their_tables(tmp_path):
     assert list(table["layers_randomised"]) == [0, 1, 2] and (table["n"] == 2).all()
     assert table["passed"].nunique() == 1
     assert pd.read_csv(tmp_path / "randomisation.tsv", sep="\t").shape == (3, 7)
+
+
+def test_localisation_table_scores_the_planted_test_recordings(tmp_path):
+    rng = np.random.default_rng(4)
+    sessions = list(range(1, 9))
+    pd.DataFrame({"session_id": sessions, "speaker_id": sessions, "split": ["test"] * 7 + ["train"],
+                  "label": [1] * 8}).to_parquet(tmp_path / "split.parquet")
+    cues = [{"session_id": s, "planted": s != 1, "cue_start_s": 0.30, "cue_end_s": 0.50} for s in sessions]
+    pd.DataFrame(cues).to_parquet(tmp_path / "cues.parquet")
+    on_cue = localisation.cue_mask([(0.30, 0.50)], 80)
+    for name, boost in (("good", 10.0), ("blind", 1.0)):
+        arrays = {}
+        for s in sessions:
+            relevance = rng.uniform(0.9, 1.1, (8, 80)).astype(np.float32)
+            relevance[:, on_cue] *= boost
+            arrays[f"{s}.relevance"] = relevance
+        np.savez(tmp_path / f"{name}.npz", **arrays)
+    table = localisation.write_localisation(
+        [("rollout", "good"), ("rollout", "blind")], [tmp_path / "good.npz", tmp_path / "blind.npz"],
+        tmp_path / "cues.parquet", tmp_path / "split.parquet", tmp_path / "per.parquet", tmp_path / "loc.tsv", resamples=200)
+    good, blind = table.set_index("model").loc["good"], table.set_index("model").loc["blind"]
+    assert good["n"] == blind["n"] == 6  # session 1 carries no cue, 8 is a train recording
+    assert good["lift"] > 3 and good["auc"] == 1.0 and good["lift_low"] <= good["lift"] <= good["lift_high"]
+    assert blind["lift"] == pytest.approx(1.0, abs=0.05) and blind["auc"] == pytest.approx(0.5, abs=0.15)
+    assert set(pd.read_parquet(tmp_path / "per.parquet")["session_id"]) == {2, 3, 4, 5, 6, 7}
+
+
+def test_phone_effects_table_has_a_row_per_model_and_phone(tmp_path):
+    rows = [{"session_id": s, "speaker_id": s, "label": 1, "word": "morgen", "position": p, "phone": ph,
+             "start": 0.1 * p, "end": 0.1 * p + 0.1, "effect": float(p == 1) + 0.01 * s}
+            for s in range(6) for p, ph in ((0, "m"), (1, "ɔ"))]
+    pd.DataFrame(rows).to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame(rows[:0]).to_parquet(tmp_path / "b.parquet")  # a model with no aligned recording
+    table = phone_effects.write_phone_effects(["a", "b"], [tmp_path / "a.parquet", tmp_path / "b.parquet"],
+                                              tmp_path / "effects.tsv", resamples=100)
+    assert list(table["model"]) == ["a", "a"] and list(table["phone"]) == ["m", "ɔ"]
+    assert pd.read_csv(tmp_path / "effects.tsv", sep="\t").columns.tolist() == ["model", *phone_effects.COLUMNS]

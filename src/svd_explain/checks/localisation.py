@@ -9,10 +9,14 @@ Per recording, each frame's relevance is the map's positive part summed over the
   cue frames (1: no better than spreading it evenly; 2: twice as concentrated on the cue);
 - auc: the ROC AUC of frame relevance against the cue mask (0.5: chance).
 A frame is a cue frame when its window centre lies inside a cue span."""
+from pathlib import Path
+
 import numpy as np
+import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from svd_explain.frames import frame_centres
+from svd_explain.intervals import bootstrap_interval
 
 
 def cue_mask(spans, n_frames: int) -> np.ndarray:
@@ -41,3 +45,58 @@ def localisation(relevance: np.ndarray, mask: np.ndarray) -> dict:
         return {"lift": float("nan"), "auc": float("nan"), "cue_share": cue_share}
     lift = float(per_frame[mask].sum() / total / cue_share)
     return {"lift": lift, "auc": float(roc_auc_score(mask, per_frame)), "cue_share": cue_share}
+
+
+RECORDING_COLUMNS = ["method", "model", "session_id", "speaker_id", "lift", "auc", "cue_share"]
+SUMMARY_COLUMNS = ["method", "model", "n", "lift", "lift_low", "lift_high", "auc", "auc_low", "auc_high", "interval"]
+
+
+def planted_spans(cues_path) -> dict:
+    """{session: [(start, end) s]} of the sessions that carry a planted cue."""
+    cues = pd.read_parquet(cues_path)
+    cues = cues[cues["planted"]]
+    return {int(s): list(zip(g["cue_start_s"], g["cue_end_s"])) for s, g in cues.groupby("session_id")}
+
+
+def mean_interval(values, speakers, resamples, confidence, seed):
+    """The mean of `values` (one per recording) with its speaker-bootstrap interval."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(np.unique(speakers)) < 3:
+        return float(values.mean()), float("nan"), float("nan"), "n too small"
+    interval, _ = bootstrap_interval(lambda w: w @ values / w.sum(axis=1), speakers, resamples=resamples,
+                                     confidence=confidence, seed=seed)
+    return float(values.mean()), interval.low, interval.high, interval.method
+
+
+def write_localisation(pairs, map_paths, cues_path, split_path, recordings_path, table_path, resamples=1000,
+                       confidence=0.95, seed=0):
+    """Localisation of every (method, model) in `pairs` (their map files in `map_paths`, in the
+    same order) on the test recordings that carry a planted cue: per recording
+    (`recordings_path`, Parquet, RECORDING_COLUMNS) and per method and model (`table_path`, TSV,
+    SUMMARY_COLUMNS: mean lift and AUC with speaker-bootstrap intervals)."""
+    spans = planted_spans(cues_path)
+    split = pd.read_parquet(split_path).set_index("session_id")
+    test = [s for s in split.index[split["split"] == "test"] if s in spans]
+    rows = []
+    for (method, model), map_path in zip(pairs, map_paths, strict=True):
+        with np.load(map_path, allow_pickle=False) as maps:
+            for session in test:
+                relevance = maps[f"{session}.relevance"]
+                if not np.isfinite(relevance).any():
+                    continue
+                result = localisation(relevance, cue_mask(spans[session], relevance.shape[1]))
+                rows.append({"method": method, "model": model, "session_id": int(session),
+                             "speaker_id": int(split.loc[session, "speaker_id"]), **result})
+    per_recording = pd.DataFrame(rows, columns=RECORDING_COLUMNS)
+    Path(recordings_path).parent.mkdir(parents=True, exist_ok=True)
+    per_recording.to_parquet(recordings_path, index=False)
+    summary = []
+    for index, ((method, model), group) in enumerate(per_recording.groupby(["method", "model"], sort=False)):
+        group = group.dropna(subset=["lift", "auc"])
+        lift = mean_interval(group["lift"], group["speaker_id"], resamples, confidence, [seed, index, 0])
+        auc = mean_interval(group["auc"], group["speaker_id"], resamples, confidence, [seed, index, 1])
+        summary.append({"method": method, "model": model, "n": len(group), "lift": lift[0], "lift_low": lift[1],
+                        "lift_high": lift[2], "auc": auc[0], "auc_low": auc[1], "auc_high": auc[2], "interval": lift[3]})
+    table = pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
+    table.to_csv(table_path, sep="\t", index=False, float_format="%.4g")
+    return table

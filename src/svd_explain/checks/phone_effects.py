@@ -49,3 +49,18 @@ def effect_table(effects: pd.DataFrame, resamples: int = 1000, confidence: float
     table["rank"], table["rank_low"], table["rank_high"] = rank, rank_low.astype(int), rank_high.astype(int)
     table["p_top"] = (ranks <= TOP_K).mean(axis=0)
     return table[COLUMNS]
+
+
+def write_phone_effects(models, effect_paths, table_path, resamples=1000, confidence=0.95, seed=0):
+    """The phone effect table of every model (`effect_paths`: their occlusion effect tables, in
+    the order of `models`) into `table_path` (TSV: model, then COLUMNS), in the order of the
+    phrase."""
+    tables = []
+    for index, (model, path) in enumerate(zip(models, effect_paths, strict=True)):
+        effects = pd.read_parquet(path)
+        if effects.empty:
+            continue
+        tables.append(effect_table(effects, resamples, confidence, seed=[seed, index]).assign(model=model))
+    table = pd.concat(tables, ignore_index=True)[["model", *COLUMNS]] if tables else pd.DataFrame(columns=["model", *COLUMNS])
+    table.to_csv(table_path, sep="\t", index=False, float_format="%.4g")
+    return table
