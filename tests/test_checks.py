@@ -165,3 +165,30 @@ def test_phone_effects_table_has_a_row_per_model_and_phone(tmp_path):
                                               tmp_path / "effects.tsv", resamples=100)
     assert list(table["model"]) == ["a", "a"] and list(table["phone"]) == ["m", "ɔ"]
     assert pd.read_csv(tmp_path / "effects.tsv", sep="\t").columns.tolist() == ["model", *phone_effects.COLUMNS]
+
+
+def test_the_check_figures_are_drawn_from_their_tables(tmp_path):
+    from svd_explain.checks import figures
+
+    pd.DataFrame({"method": ["rollout", "rollout", "attention_pathological", "attention_pathological"],
+                  "model": ["ast_freeze", "ast_finetuned"] * 2, "n": 6, "lift": [1.0, 1.2, 1.1, 2.5],
+                  "lift_low": [0.9, 1.0, 0.95, 2.0], "lift_high": [1.1, 1.4, 1.3, 3.0], "auc": [0.5, 0.6, 0.55, 0.9],
+                  "auc_low": [0.4, 0.5, 0.45, 0.85], "auc_high": [0.6, 0.7, 0.65, 0.95]}).to_csv(tmp_path / "loc.tsv", sep="\t", index=False)
+    curves = pd.DataFrame({"method": ["rollout"] * 4, "model": ["a", "a", "b", "b"], "session_id": [1, 2, 1, 2],
+                           "speaker_id": [1, 2, 1, 2], "label": 1, "predicted": 1, "auc": 0.5, "random_auc": 0.6,
+                           "ratio": [0.8, 0.9, 1.1, 1.0], "curve": [list(np.linspace(0.9, 0.5, 11))] * 4,
+                           "random_curve": [list(np.linspace(0.9, 0.7, 11))] * 4})
+    curves.to_parquet(tmp_path / "curves.parquet")
+    pd.DataFrame({"method": ["rollout"] * 3 + ["phone_occlusion"] * 3, "model": "a", "layers_randomised": [0, 1, 2] * 2,
+                  "n": 4, "correlation": [0.99, 0.97, 0.95, 0.6, 0.2, 0.1], "correlation_sd": 0.05,
+                  "passed": [False] * 3 + [True] * 3}).to_csv(tmp_path / "rand.tsv", sep="\t", index=False)
+    pd.DataFrame({"model": "a", "word": ["morgen", "morgen"], "position": [0, 1], "phone": ["m", "ɔ"],
+                  "study": [False, True], "n_recordings": 6, "mean_effect": [0.1, 0.8], "ci_low": [0.0, 0.5],
+                  "ci_high": [0.2, 1.1], "rank": [2, 1], "rank_low": [2, 1], "rank_high": [2, 1],
+                  "p_top": [0.4, 1.0]}).to_csv(tmp_path / "effects.tsv", sep="\t", index=False)
+    figures.localisation_figure(tmp_path / "loc.tsv", tmp_path / "loc.png", dpi=60)
+    figures.deletion_figure(tmp_path / "curves.parquet", tmp_path / "deletion.png", dpi=60)
+    figures.randomisation_figure(tmp_path / "rand.tsv", tmp_path / "rand.png", dpi=60)
+    figures.phone_effects_figure(tmp_path / "effects.tsv", tmp_path / "effects.png", dpi=60)
+    for name in ("loc", "deletion", "rand", "effects"):
+        assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"

@@ -18,6 +18,7 @@ from svd_explain import features
 from svd_explain.ast_model import load_model, quiet_progress_bars, resolve_device
 from svd_explain.checks.localisation import frame_relevance
 from svd_explain.occlusion import padding_value
+from svd_explain.relevance import speaker_bootstrap_interval
 
 STEPS = 10
 RANDOM_ORDERS = 5
@@ -69,8 +70,8 @@ def write_deletion(method, model_name, model_dir, map_path, split_path, audio_di
                    batch_size=8, device="auto", seed=0):
     """The deletion curves of one model's `method` maps (map file `map_path`) for the recordings
     of `splits`, into `out_path` (Parquet: method, model, session_id, label, predicted, auc,
-    random_auc, ratio, curve, random_curve). Recordings whose map has no finite cell are left
-    out."""
+    random_auc, ratio, curve, random_curve, with speaker_id). Recordings whose map has no
+    finite cell are left out."""
     quiet_progress_bars()
     recordings = features.split_recordings(split_path, audio_dir)
     if splits == "test":
@@ -86,10 +87,31 @@ def write_deletion(method, model_name, model_dir, map_path, split_path, audio_di
             inputs = features.load_inputs([r.wav for r in batch], extractor)
             results = deletion(model, inputs, relevances, [m.shape[1] for m in relevances], padding_value(extractor),
                                seed=[seed, start])
-            rows += [{"method": method, "model": model_name, "session_id": r.session_id, "label": r.label, **result}
-                     for r, result in zip(batch, results)]
+            rows += [{"method": method, "model": model_name, "session_id": r.session_id, "speaker_id": r.speaker_id,
+                      "label": r.label, **result} for r, result in zip(batch, results)]
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows)
     for column in ("curve", "random_curve"):
         table[column] = [list(map(float, c)) for c in table[column]]
     table.to_parquet(out_path, index=False)
+
+
+SUMMARY_COLUMNS = ["method", "model", "n", "auc", "random_auc", "ratio", "ratio_low", "ratio_high", "share_below_1"]
+
+
+def write_deletion_summary(curve_paths, curves_path, table_path, resamples=1000, confidence=0.95, seed=0):
+    """All (method, model) deletion curves in one Parquet file (`curves_path`) and their summary
+    (`table_path`, TSV, SUMMARY_COLUMNS: the mean ratio with its speaker-bootstrap interval and
+    the share of recordings whose ratio is below 1)."""
+    curves = pd.concat([pd.read_parquet(p) for p in curve_paths], ignore_index=True)
+    curves.to_parquet(curves_path, index=False)
+    rows = []
+    for index, ((method, model), group) in enumerate(curves.groupby(["method", "model"], sort=False)):
+        group = group.dropna(subset=["ratio"])
+        low, high = speaker_bootstrap_interval(group["ratio"], group["speaker_id"], resamples, confidence, [seed, index])
+        rows.append({"method": method, "model": model, "n": len(group), "auc": group["auc"].mean(),
+                     "random_auc": group["random_auc"].mean(), "ratio": group["ratio"].mean(), "ratio_low": low,
+                     "ratio_high": high, "share_below_1": float((group["ratio"] < 1).mean())})
+    table = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    table.to_csv(table_path, sep="\t", index=False, float_format="%.4g")
+    return table

@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from svd_explain.frames import frame_centres
-from svd_explain.intervals import bootstrap_interval
+from svd_explain.relevance import speaker_bootstrap_interval
 
 
 def cue_mask(spans, n_frames: int) -> np.ndarray:
@@ -48,7 +48,7 @@ def localisation(relevance: np.ndarray, mask: np.ndarray) -> dict:
 
 
 RECORDING_COLUMNS = ["method", "model", "session_id", "speaker_id", "lift", "auc", "cue_share"]
-SUMMARY_COLUMNS = ["method", "model", "n", "lift", "lift_low", "lift_high", "auc", "auc_low", "auc_high", "interval"]
+SUMMARY_COLUMNS = ["method", "model", "n", "lift", "lift_low", "lift_high", "auc", "auc_low", "auc_high"]
 
 
 def planted_spans(cues_path) -> dict:
@@ -58,22 +58,13 @@ def planted_spans(cues_path) -> dict:
     return {int(s): list(zip(g["cue_start_s"], g["cue_end_s"])) for s, g in cues.groupby("session_id")}
 
 
-def mean_interval(values, speakers, resamples, confidence, seed):
-    """The mean of `values` (one per recording) with its speaker-bootstrap interval."""
-    values = np.asarray(values, dtype=np.float64)
-    if len(np.unique(speakers)) < 3:
-        return float(values.mean()), float("nan"), float("nan"), "n too small"
-    interval, _ = bootstrap_interval(lambda w: w @ values / w.sum(axis=1), speakers, resamples=resamples,
-                                     confidence=confidence, seed=seed)
-    return float(values.mean()), interval.low, interval.high, interval.method
-
-
 def write_localisation(pairs, map_paths, cues_path, split_path, recordings_path, table_path, resamples=1000,
                        confidence=0.95, seed=0):
     """Localisation of every (method, model) in `pairs` (their map files in `map_paths`, in the
     same order) on the test recordings that carry a planted cue: per recording
     (`recordings_path`, Parquet, RECORDING_COLUMNS) and per method and model (`table_path`, TSV,
-    SUMMARY_COLUMNS: mean lift and AUC with speaker-bootstrap intervals)."""
+    SUMMARY_COLUMNS: mean lift and AUC with speaker-bootstrap intervals, NaN with fewer than
+    three speakers)."""
     spans = planted_spans(cues_path)
     split = pd.read_parquet(split_path).set_index("session_id")
     test = [s for s in split.index[split["split"] == "test"] if s in spans]
@@ -93,10 +84,11 @@ def write_localisation(pairs, map_paths, cues_path, split_path, recordings_path,
     summary = []
     for index, ((method, model), group) in enumerate(per_recording.groupby(["method", "model"], sort=False)):
         group = group.dropna(subset=["lift", "auc"])
-        lift = mean_interval(group["lift"], group["speaker_id"], resamples, confidence, [seed, index, 0])
-        auc = mean_interval(group["auc"], group["speaker_id"], resamples, confidence, [seed, index, 1])
-        summary.append({"method": method, "model": model, "n": len(group), "lift": lift[0], "lift_low": lift[1],
-                        "lift_high": lift[2], "auc": auc[0], "auc_low": auc[1], "auc_high": auc[2], "interval": lift[3]})
+        lift = speaker_bootstrap_interval(group["lift"], group["speaker_id"], resamples, confidence, [seed, index, 0])
+        auc = speaker_bootstrap_interval(group["auc"], group["speaker_id"], resamples, confidence, [seed, index, 1])
+        summary.append({"method": method, "model": model, "n": len(group), "lift": group["lift"].mean(),
+                        "lift_low": lift[0], "lift_high": lift[1], "auc": group["auc"].mean(), "auc_low": auc[0],
+                        "auc_high": auc[1]})
     table = pd.DataFrame(summary, columns=SUMMARY_COLUMNS)
     table.to_csv(table_path, sep="\t", index=False, float_format="%.4g")
     return table

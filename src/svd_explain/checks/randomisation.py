@@ -86,3 +86,10 @@ def write_randomisation(method, model_name, model_dir, split_path, audio_dir, ou
     out = pd.DataFrame(rows).assign(passed=passed)
     out.to_csv(out_path, sep="\t", index=False)
     return out
+
+
+def write_randomisation_summary(table_paths, table_path):
+    """The randomisation tables of every (method, model) in one TSV."""
+    table = pd.concat([pd.read_csv(p, sep="\t") for p in table_paths], ignore_index=True)
+    table.to_csv(table_path, sep="\t", index=False, float_format="%.4g")
+    return table
