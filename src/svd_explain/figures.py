@@ -218,43 +218,71 @@ def draw_relevance_figure(panels, title, out_paths, words=None, phones=None, ali
                           dpi=200, width_in=7.0):
     """Draw `panels` with the words and phones tiers underneath (`alignment_note` in their
     place where there is no alignment, above them where the alignment is doubtful) and a 2-D
-    colour key; save to every path in `out_paths` (format from
-    the suffix). From SIDE_BY_SIDE_MIN_WIDTH_IN on the panels stand side by side, each over its
-    own tiers; narrower figures (a journal column) stack them over one pair of tiers, so that
-    the labels stay at a readable size."""
+    colour key; save to every path in `out_paths` (format from the suffix). From
+    SIDE_BY_SIDE_MIN_WIDTH_IN on the panels stand side by side, each over its own tiers;
+    narrower figures (a journal column) stack them over one pair of tiers, so that the labels
+    stay at a readable size."""
     if not panels:
         raise ValueError("no panels to draw")
+    if width_in >= SIDE_BY_SIDE_MIN_WIDTH_IN:
+        draw_relevance_grid([panels], title, out_paths, words, phones, alignment_note, dpi, width_in)
+        return
     if (words is None) != (phones is None):
         raise ValueError("give both words and phones, or neither")
     n = len(panels)
-    side_by_side = width_in >= SIDE_BY_SIDE_MIN_WIDTH_IN
     with plt.rc_context({"font.size": FONT_SIZE, "font.family": "DejaVu Sans", "axes.linewidth": 0.6}):
-        if side_by_side:
-            figure = plt.figure(figsize=(width_in, 0.42 * width_in), layout="constrained")
-            grid = figure.add_gridspec(3, n + 1, height_ratios=[8, *TIER_HEIGHTS], width_ratios=[1] * n + [0.13])
-            panel_width_in = 0.85 * width_in / n
-        else:
-            figure = plt.figure(figsize=(width_in, 0.6 + 1.45 * n + 0.8), layout="constrained")
-            grid = figure.add_gridspec(n + 2, 2, height_ratios=[8] * n + [1.2 * h for h in TIER_HEIGHTS],
-                                       width_ratios=[1, 0.12])
-            panel_width_in = 0.8 * width_in
+        figure = plt.figure(figsize=(width_in, 0.6 + 1.45 * n + 0.8), layout="constrained")
+        grid = figure.add_gridspec(n + 2, 2, height_ratios=[8] * n + [1.2 * h for h in TIER_HEIGHTS],
+                                   width_ratios=[1, 0.12])
         figure.get_layout_engine().set(h_pad=0.01, hspace=0.01)
         _draw_key(figure.add_subplot(grid[:, -1]))
         first = None
         for index, panel in enumerate(panels):
-            cell = grid[0, index] if side_by_side else grid[index, 0]
-            ax = figure.add_subplot(cell, sharex=first, sharey=first)
-            _draw_spectrogram(ax, panel, words, phones, show_ylabel=index == 0 or not side_by_side)
+            ax = figure.add_subplot(grid[index, 0], sharex=first, sharey=first)
+            _draw_spectrogram(ax, panel, words, phones, show_ylabel=True)
             first = first or ax
-            if side_by_side or index == n - 1:
-                _draw_tiers(figure, grid[1:3, index] if side_by_side else grid[n:n + 2, 0], words, phones, alignment_note, ax,
-                            show_names=index == 0 or not side_by_side,
-                            characters=int(NOTE_CHARACTERS_PER_INCH * panel_width_in))
-        figure.suptitle(textwrap.fill(title, width=int(TITLE_CHARACTERS_PER_INCH * width_in)))
-        for path in out_paths:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            figure.savefig(path, dpi=dpi)
-        plt.close(figure)
+        _draw_tiers(figure, grid[n:n + 2, 0], words, phones, alignment_note, first, show_names=True,
+                    characters=int(NOTE_CHARACTERS_PER_INCH * 0.8 * width_in))
+        _finish(figure, title, out_paths, width_in, dpi)
+
+
+def draw_relevance_grid(panel_rows, title, out_paths, words=None, phones=None, alignment_note=None,
+                        dpi=200, width_in=7.0):
+    """Panels in rows (e.g. one per explainer) and columns (one per model), each column over
+    its own words and phones tiers, and a 2-D colour key; save to every path in `out_paths`."""
+    if not panel_rows or not all(panel_rows) or len({len(row) for row in panel_rows}) != 1:
+        raise ValueError("give rows of panels, all of the same length")
+    if (words is None) != (phones is None):
+        raise ValueError("give both words and phones, or neither")
+    n_rows, n_columns = len(panel_rows), len(panel_rows[0])
+    with plt.rc_context({"font.size": FONT_SIZE, "font.family": "DejaVu Sans", "axes.linewidth": 0.6}):
+        height = 0.42 * width_in + 0.32 * width_in * (n_rows - 1)
+        figure = plt.figure(figsize=(width_in, height), layout="constrained")
+        grid = figure.add_gridspec(n_rows + 2, n_columns + 1, height_ratios=[8] * n_rows + list(TIER_HEIGHTS),
+                                   width_ratios=[1] * n_columns + [0.13])
+        figure.get_layout_engine().set(h_pad=0.01, hspace=0.01)
+        _draw_key(figure.add_subplot(grid[:, -1]))
+        panel_width_in = 0.85 * width_in / n_columns
+        first = None
+        for column in range(n_columns):
+            top = None
+            for row in range(n_rows):
+                ax = figure.add_subplot(grid[row, column], sharex=first, sharey=first)
+                _draw_spectrogram(ax, panel_rows[row][column], words, phones, show_ylabel=column == 0)
+                if row < n_rows - 1:
+                    ax.set_xlabel("")
+                first, top = first or ax, top or ax
+            _draw_tiers(figure, grid[n_rows:n_rows + 2, column], words, phones, alignment_note, top,
+                        show_names=column == 0, characters=int(NOTE_CHARACTERS_PER_INCH * panel_width_in))
+        _finish(figure, title, out_paths, width_in, dpi)
+
+
+def _finish(figure, title, out_paths, width_in, dpi):
+    figure.suptitle(textwrap.fill(title, width=int(TITLE_CHARACTERS_PER_INCH * width_in)))
+    for path in out_paths:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        figure.savefig(path, dpi=dpi)
+    plt.close(figure)
 
 
 # --- the workflow's figures ---------------------------------------------------------------
