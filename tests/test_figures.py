@@ -129,7 +129,7 @@ def write_inputs(tmp_path, session=5, aligned=True, doubtful=False):
     write_alignment(tmp_path / "a.TextGrid", WORDS if aligned else [], PHONES if aligned else [], 1.2)
     reason = "implausible alignment: /ə/ takes 40 % of the phrase" if doubtful else "" if aligned else "no path"
     write_status(tmp_path / "status.json", session, aligned, reason, doubtful=doubtful)
-    return dict(models=["ast_freeze", "ast_finetuned"], rollout_paths=rollouts, prediction_paths=predictions,
+    return dict(methods=["rollout"], models=["ast_freeze", "ast_finetuned"], map_paths=rollouts, prediction_paths=predictions,
                 split_path=tmp_path / "split.parquet", cases_path=tmp_path / "cases.tsv",
                 alignment_path=tmp_path / "a.TextGrid", status_path=tmp_path / "status.json")
 
@@ -138,10 +138,10 @@ def write_inputs(tmp_path, session=5, aligned=True, doubtful=False):
 def test_rollout_figure_job(tmp_path, aligned, doubtful):
     inputs = write_inputs(tmp_path, aligned=aligned, doubtful=doubtful)
     out = tmp_path / "figures" / "5.png"
-    figures.rollout_figure("5", out_paths=[out], dpi=60, **inputs)
+    figures.recording_figure("5", out_paths=[out], dpi=60, **inputs)
     assert out.stat().st_size > 0
     with pytest.raises(KeyError, match="session 6"):
-        figures.rollout_figure("6", out_paths=[tmp_path / "6.png"], dpi=60, **inputs)
+        figures.recording_figure("6", out_paths=[tmp_path / "6.png"], dpi=60, **inputs)
 
 
 def test_figure_selection(tmp_path):
@@ -165,3 +165,16 @@ def test_figure_module_stays_lean():
     env = {**os.environ, "PYTHONPATH": str(Path(figures.__file__).parents[1])}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert result.stdout.strip() == "False"
+
+
+def test_a_figure_of_every_explainer_puts_each_method_in_a_row(tmp_path):
+    inputs = write_inputs(tmp_path)
+    maps = inputs.pop("map_paths")
+    inputs.pop("methods")
+    out = tmp_path / "explanations" / "5.png"
+    figures.recording_figure("5", methods=["rollout", "phone_occlusion", "integrated_gradients"], map_paths=maps * 3,
+                             out_paths=[out], dpi=60, **inputs)
+    image = mpimg.imread(out)
+    assert image.shape[0] > 1.5 * image.shape[1] * 0.42  # taller than the one-row figure
+    with pytest.raises(ValueError, match="2 map files for 3 methods"):
+        figures.recording_figure("5", methods=["rollout", "a", "b"], map_paths=maps, out_paths=[out], **inputs)

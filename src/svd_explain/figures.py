@@ -247,9 +247,11 @@ def draw_relevance_figure(panels, title, out_paths, words=None, phones=None, ali
 
 
 def draw_relevance_grid(panel_rows, title, out_paths, words=None, phones=None, alignment_note=None,
-                        dpi=200, width_in=7.0):
+                        dpi=200, width_in=7.0, row_labels=None):
     """Panels in rows (e.g. one per explainer) and columns (one per model), each column over
-    its own words and phones tiers, and a 2-D colour key; save to every path in `out_paths`."""
+    its own words and phones tiers, and a 2-D colour key; save to every path in `out_paths`.
+    `row_labels` name the rows at the left (the panels' titles then stand over the first row
+    only: the columns share them)."""
     if not panel_rows or not all(panel_rows) or len({len(row) for row in panel_rows}) != 1:
         raise ValueError("give rows of panels, all of the same length")
     if (words is None) != (phones is None):
@@ -269,8 +271,11 @@ def draw_relevance_grid(panel_rows, title, out_paths, words=None, phones=None, a
             for row in range(n_rows):
                 ax = figure.add_subplot(grid[row, column], sharex=first, sharey=first)
                 _draw_spectrogram(ax, panel_rows[row][column], words, phones, show_ylabel=column == 0)
-                if row < n_rows - 1:
-                    ax.set_xlabel("")
+                if row_labels is not None:
+                    if row > 0:
+                        ax.set_title("")
+                    if column == 0:
+                        ax.set_ylabel(f"{row_labels[row]}\nfrequency (Hz, mel scale)")
                 first, top = first or ax, top or ax
             _draw_tiers(figure, grid[n_rows:n_rows + 2, column], words, phones, alignment_note, top,
                         show_names=column == 0, characters=int(NOTE_CHARACTERS_PER_INCH * panel_width_in))
@@ -300,32 +305,46 @@ def prediction_title(model, score, pred):
     return f"{model}: {CLASS_NAMES[int(pred)]} (P(path.) = {score:.2f})"
 
 
-def rollout_figure(session, models, rollout_paths, prediction_paths, split_path, cases_path,
-                   alignment_path, status_path, out_paths, dpi=200, width_in=7.0):
-    """The figure of one test recording: `models` (the study pair) side by side."""
+def recording_figure(session, methods, models, map_paths, prediction_paths, split_path, cases_path,
+                     alignment_path, status_path, out_paths, dpi=200, width_in=7.0):
+    """The figure of one test recording: for each of `methods` (rows) the maps of `models`
+    (columns), from `map_paths` (method-major: every model's map file of the first method,
+    then of the second, ...). One method: the study figure, models side by side (or stacked in
+    a narrow figure)."""
     session_id = int(session)
     split = pd.read_parquet(split_path).set_index("session_id")
     cases = pd.read_csv(cases_path, sep="\t").set_index("session_id")
     if session_id not in split.index or session_id not in cases.index:
         raise KeyError(f"session {session} is not in {split_path} and {cases_path}")
+    if len(map_paths) != len(methods) * len(models):
+        raise ValueError(f"{len(map_paths)} map files for {len(methods)} methods × {len(models)} models")
     meta, case = split.loc[session_id], cases.loc[session_id, "case"]
-    panels = []
-    for model, npz_path, prediction_path in zip(models, rollout_paths, prediction_paths, strict=True):
-        predictions = pd.read_parquet(prediction_path).set_index("session_id")
-        if session_id not in predictions.index:
+    predictions = []
+    for model, prediction_path in zip(models, prediction_paths, strict=True):
+        table = pd.read_parquet(prediction_path).set_index("session_id")
+        if session_id not in table.index:
             raise KeyError(f"{prediction_path}: no prediction for session {session}")
-        relevance, fbank = read_maps(npz_path, session)
-        row = predictions.loc[session_id]
-        panels.append(Panel(prediction_title(model, row["score"], row["pred"]), fbank, relevance))
+        predictions.append(prediction_title(model, table.loc[session_id, "score"], table.loc[session_id, "pred"]))
+    rows = []
+    for m in range(len(methods)):
+        row = []
+        for k, title in enumerate(predictions):
+            relevance, fbank = read_maps(map_paths[m * len(models) + k], session)
+            row.append(Panel(title, fbank, relevance))
+        rows.append(row)
     title = (
         f"Session {session} · {meta['sex']} · true: {CLASS_NAMES[int(meta['label'])]} ({meta['category']}) · "
         f"case {case} ({CASE_MEANINGS[case]})"
     )
     status = read_status(status_path)
     note = figure_note(status)
+    words = phones = None
     if status["aligned"]:
         words, phones, _ = read_alignment(alignment_path)
-        draw_relevance_figure(panels, title, out_paths, words, phones, alignment_note=note, dpi=dpi, width_in=width_in)
     else:
         log.warning("session %s has no alignment (%s): drawn without phones", session, status["reason"])
-        draw_relevance_figure(panels, title, out_paths, alignment_note=note, dpi=dpi, width_in=width_in)
+    if len(rows) == 1:
+        draw_relevance_figure(rows[0], title, out_paths, words, phones, alignment_note=note, dpi=dpi, width_in=width_in)
+    else:
+        draw_relevance_grid(rows, title, out_paths, words, phones, alignment_note=note, dpi=dpi, width_in=width_in,
+                            row_labels=methods)

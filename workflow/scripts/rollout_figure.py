@@ -2,12 +2,13 @@ from svd_explain.logs import log_to
 
 log_to(snakemake.log[0])
 
-from svd_explain.figures import rollout_figure
+from svd_explain.figures import recording_figure
 
-rollout_figure(
+recording_figure(
     session=snakemake.wildcards.session,
+    methods=["rollout"],
     models=snakemake.params.models,
-    rollout_paths=snakemake.input.rollouts,
+    map_paths=snakemake.input.rollouts,
     prediction_paths=snakemake.input.predictions,
     split_path=snakemake.input.split,
     cases_path=snakemake.input.cases,
