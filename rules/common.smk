@@ -180,8 +180,18 @@ def alignment_statuses(wildcards):
 GPUS = 1 if config["training"]["device"] == "auto" else 0
 
 
+# What the base checkpoint starts from: "tiny" (random weights), the pretext checkpoint this
+# workflow pretrains (a folder under results/), or the user's folder or Hugging Face name.
+CHECKPOINT_SOURCE = (
+    R("checkpoint", "pretext") if config["checkpoint"]["source"] == "pretext" else config["checkpoint"]["source"]
+)
+
+
 def checkpoint_source(wildcards):
-    """The files of a local checkpoint folder, so that replacing them rebuilds the base."""
+    """The files of a local checkpoint folder, so that replacing them rebuilds the base (the
+    pretext folder itself, which the pretext_checkpoint rule builds)."""
+    if config["checkpoint"]["source"] == "pretext":
+        return [CHECKPOINT_SOURCE]
     source = Path(config["checkpoint"]["source"])
     if config["checkpoint"]["source"] != "tiny" and source.is_dir():
         return sorted(str(p) for p in source.iterdir() if p.is_file())

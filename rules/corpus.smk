@@ -1,15 +1,32 @@
 # The embedded default corpus: sessions of the real SVD session table with synthetic phrase
 # recordings in the official archive layout and their true phone boundaries
 # (src/svd_explain/synth/). The catalog takes the folder as its corpus when
-# config["corpus"]["source"] is synthetic.
+# config["corpus"]["source"] is synthetic. The pathology cues it plants (on every phone, or on
+# corpus.synthetic.cue_phones) are listed per recording in results/corpus/cues.parquet (and .tsv).
+import sys
 
 SYNTHETIC = config["corpus"]["synthetic"]
-# The synthesizer's modules, without synth/figures.py: redrawing the examples must not
-# regenerate the corpus (and everything after it).
+# The synthesizer's modules, without synth/figures.py (redrawing the examples must not
+# regenerate the corpus and everything after it) and synth/pretext.py (the pretext clips).
 SYNTHESIZER = [
     f"synth.{module}"
-    for module in ("__init__", "corpus", "phonetics", "recording", "selection", "source", "tract", "voice")
+    for module in ("__init__", "corpus", "cues", "phonetics", "recording", "selection", "source", "tract", "voice")
 ]
+
+
+if config["corpus"]["source"] == "synthetic":
+    # Checked before the first job: a cue phone must be a voiced phone of the phrase.
+    sys.path.insert(0, str(SRC))
+    from svd_explain.synth.cues import check_cue_phones
+    from svd_explain.synth.phonetics import phrase_words
+
+    try:
+        check_cue_phones(
+            SYNTHETIC["cue_phones"],
+            phrase_words(BASE / "resources" / "phrase.txt", BASE / "resources" / "lexicon.txt"),
+        )
+    except ValueError as error:
+        raise ValueError(f"corpus.synthetic.cue_phones: {error}") from None
 
 
 rule synthetic_corpus:
@@ -19,11 +36,14 @@ rule synthetic_corpus:
         categories=str(BASE / "resources" / "pathology_categories.tsv"),
         code=code(*SYNTHESIZER, "nsp", "catalog", "audio", "textgrids"),
     output:
-        directory(R("corpus", "synthetic")),
+        corpus=directory(R("corpus", "synthetic")),
+        cues=R("corpus", "cues.parquet"),
+        cues_tsv=R("corpus", "cues.tsv"),
     params:
         n_sessions=SYNTHETIC["n_sessions"],
         layout=SYNTHETIC["layout"],
         perturbation_scale=SYNTHETIC["perturbation_scale"],
+        cue_phones=SYNTHETIC["cue_phones"],
         seed=config["seed"],
     threads: 2
     resources:
@@ -41,6 +61,7 @@ rule synthetic_corpus:
 rule synthetic_examples:
     input:
         corpus=R("corpus", "synthetic"),
+        cues=R("corpus", "cues.parquet"),
         categories=str(BASE / "resources" / "pathology_categories.tsv"),
         code=code("synth", "nsp", "audio", "catalog", "defects", "textgrids"),
     output:

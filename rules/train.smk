@@ -2,6 +2,35 @@
 # config["models"], and each model's scores and pooled embeddings for every recording.
 # Trainer checkpoints live in results/work/train/{model}/, outside the outputs, so that a
 # killed training resumes from its last epoch when rerun (src/svd_explain/train.py).
+# With checkpoint.source pretext, the base starts from the demo's stand-in for the AudioSet
+# checkpoint, pretrained here (src/svd_explain/pretrain.py) and loaded like a real one.
+
+
+rule pretext_checkpoint:
+    input:
+        code=code(
+            "pretrain", "ast_model", "features", "train", "textgrids",
+            *(f"synth.{m}" for m in ("__init__", "pretext", "recording", "source", "tract", "voice", "phonetics", "cues")),
+        ),
+    output:
+        directory(R("checkpoint", "pretext")),
+    params:
+        architecture=config["checkpoint"]["tiny"],
+        pretext=config["checkpoint"]["pretext"],
+        seed=config["seed"],
+        device=config["training"]["device"],
+    # One core: it needs nothing from the corpus, so it runs beside the per-recording jobs.
+    threads: 1
+    resources:
+        gpu=GPUS,
+    log:
+        R("logs", "train", "pretext_checkpoint.log"),
+    benchmark:
+        R("benchmarks", "train", "pretext_checkpoint.tsv")
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../workflow/scripts/pretext_checkpoint.py"
 
 
 rule base_checkpoint:
@@ -14,7 +43,7 @@ rule base_checkpoint:
     output:
         directory(R("checkpoint", "base")),
     params:
-        source=config["checkpoint"]["source"],
+        source=CHECKPOINT_SOURCE,
         max_length=config["checkpoint"]["max_length"],
         tiny=config["checkpoint"]["tiny"] if config["checkpoint"]["source"] == "tiny" else None,
         seed=config["seed"],

@@ -50,17 +50,21 @@ def quiet_progress_bars():
     transformers.utils.logging.disable_progress_bar()
 
 
-def random_ast(settings, seed):
-    """An AST with random weights (the tiny one of the demo and tests, or the full-size
-    architecture for benchmarks) built deterministically from `seed` and the architecture
-    `settings`, at the real checkpoint's input length and with dropout 0 like it."""
+def random_ast(settings, seed, max_length=RANDOM_PRETRAINED_LENGTH, labels=LABELS, problem_type=None):
+    """An AST with random weights (the tiny one of the demo and tests, the start of the
+    pretext pretraining, or the full-size architecture for benchmarks) built deterministically
+    from `seed` and the architecture `settings`, at `max_length` (by default the real
+    checkpoint's input length), with the head's `labels` ({index: name}) and `problem_type`
+    (None, or "multi_label_classification" as for AudioSet), and with dropout 0 like the real
+    checkpoint."""
     config = ASTConfig(
         **settings,
-        max_length=RANDOM_PRETRAINED_LENGTH,
+        max_length=max_length,
         hidden_dropout_prob=0.0,
         attention_probs_dropout_prob=0.0,
-        id2label=LABELS,
-        label2id={name: i for i, name in LABELS.items()},
+        id2label=labels,
+        label2id={name: i for i, name in labels.items()},
+        problem_type=problem_type,
     )
     with torch.random.fork_rng():
         torch.manual_seed(seed)
@@ -123,6 +127,9 @@ def binary_classifier(model, max_length, seed):
             "max_length": max_length,
             "id2label": LABELS,
             "label2id": {name: i for i, name in LABELS.items()},
+            # One label of two (cross-entropy), whatever the source's head was (AudioSet's and
+            # the pretext's are multi-label).
+            "problem_type": None,
         }
     )
     state = {name: value.detach().clone() for name, value in model.state_dict().items()}

@@ -47,6 +47,18 @@ def log_mel(wav_path, feature_extractor):
     return features["input_values"][0]
 
 
+def waveform_inputs(waveforms, feature_extractor):
+    """The model inputs of float waveforms at the extractor's rate: a float32 tensor
+    (waveforms x max_length x mel bins), computed CHUNK waveforms at a time."""
+    inputs = torch.empty(len(waveforms), feature_extractor.max_length, feature_extractor.num_mel_bins, dtype=torch.float32)
+    for start in range(0, len(waveforms), CHUNK):
+        features = feature_extractor(
+            waveforms[start : start + CHUNK], sampling_rate=feature_extractor.sampling_rate, return_tensors="pt"
+        )
+        inputs[start : start + CHUNK] = features["input_values"]
+    return inputs
+
+
 def load_inputs(wav_paths, feature_extractor):
     """The model inputs of `wav_paths`: a float32 tensor (recordings x max_length x mel bins).
 
@@ -59,10 +71,7 @@ def load_inputs(wav_paths, feature_extractor):
         chunk = wav_paths[start : start + CHUNK]
         waveforms = [read_wav(path, feature_extractor.sampling_rate) for path in chunk]
         truncated += [path for path, w in zip(chunk, waveforms) if num_frames(len(w)) > max_length]
-        features = feature_extractor(
-            waveforms, sampling_rate=feature_extractor.sampling_rate, return_tensors="pt"
-        )
-        inputs[start : start + len(chunk)] = features["input_values"]
+        inputs[start : start + len(chunk)] = waveform_inputs(waveforms, feature_extractor)
     if truncated:
         log.warning(
             "%d of %d recordings are longer than max_length %d frames and were truncated, e.g. %s",

@@ -12,6 +12,8 @@ REPO = Path(__file__).resolve().parents[2]
 # The embedded default, shrunk so that the whole workflow runs in a few minutes on 2 cores.
 TINY_CONFIG = {
     "corpus": {"synthetic": {"n_sessions": 40}},
+    # The stand-in pretraining at a token size: the rule, the folder and its loading run.
+    "checkpoint": {"pretext": {"clips": 32, "dev_clips": 8, "epochs": 1}},
     "align": {"kaldi": {"em_iterations": 10, "split_at": [3, 6], "max_gaussians": 4}},
     "models": {
         "ast_freeze": {"train": "head", "learning_rate": 1.0e-3, "epochs": 3, "patience": 2},

@@ -5,7 +5,7 @@ log_to(snakemake.log[0])
 from svd_explain.synth import write_corpus
 
 write_corpus(
-    snakemake.output[0],
+    snakemake.output.corpus,
     n_sessions=snakemake.params.n_sessions,
     layout=snakemake.params.layout,
     seed=snakemake.params.seed,
@@ -14,4 +14,7 @@ write_corpus(
     lexicon=snakemake.input.lexicon,
     phrase=snakemake.input.phrase,
     categories=snakemake.input.categories,
+    cue_phones=snakemake.params.cue_phones,
+    cues_parquet=snakemake.output.cues,
+    cues_tsv=snakemake.output.cues_tsv,
 )

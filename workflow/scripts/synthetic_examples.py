@@ -10,4 +10,5 @@ plot_examples(
     n_per_class=snakemake.params.n_per_class,
     seed=snakemake.params.seed,
     categories=snakemake.input.categories,
+    cues_parquet=snakemake.input.cues,
 )

@@ -9,8 +9,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from svd_explain.catalog import RESOURCES
-
+# The checkout's resources/ folder (catalog.RESOURCES), found here without importing the
+# catalog: the pretext pretraining runs this module in the torch env, which has no catalog
+# dependencies.
+RESOURCES = Path(__file__).resolve().parents[3] / "resources"
 LEXICON = RESOURCES / "lexicon.txt"
 PHRASE = RESOURCES / "phrase.txt"
 

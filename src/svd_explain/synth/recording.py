@@ -8,6 +8,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.signal import butter, sosfilt
 
+from svd_explain.synth.cues import ALL_PHONES, cue_for
 from svd_explain.synth.phonetics import ACCENTS, PHONES, VOICED_PLOSIVES, phrase_words
 from svd_explain.synth.source import glottal_source
 from svd_explain.synth.tract import formant_sections, vocal_tract
@@ -20,6 +21,7 @@ HOP = 100  # samples per control frame (2 ms)
 # change costs a filter call, the dominant cost of a recording.
 FILTER_FRAMES = 2
 RECORDING_STREAM = 3
+CHANNEL_STREAM = 4
 EDGE_SILENCE_S = (0.2, 0.8)
 DURATION_S = (2.0, 4.0)
 MAX_SPEECH_S = 3.2
@@ -138,9 +140,10 @@ def control_tracks(phones, speech_s, speaker):
     return tracks
 
 
-def f0_contour(words, phones, n_frames, speaker, voice, rng):
+def f0_contour(words, phones, n_frames, speaker, f0_factor, rng):
     """f0 (Hz) per frame: declination, pitch accents on the accented words' first vowel, a
-    final fall, and slow random drift."""
+    final fall, and slow random drift, times the voice's `f0_factor` (a number, or one per
+    frame)."""
     t = np.arange(n_frames) * HOP / SAMPLE_RATE
     end = t[-1] if n_frames > 1 else 1.0
     semitones = 1.0 - 3.0 * t / end
@@ -152,7 +155,7 @@ def f0_contour(words, phones, n_frames, speaker, voice, rng):
             semitones += accent * np.exp(-0.5 * ((t - centre) / 0.07) ** 2)
     semitones -= 3.0 * np.clip((t - (end - 0.3)) / 0.3, 0.0, 1.0)
     semitones += _smooth(rng.normal(0.0, 1.5, n_frames), 50)
-    return speaker.f0_hz * voice.f0_factor * 2.0 ** (semitones / 12.0)
+    return speaker.f0_hz * f0_factor * 2.0 ** (semitones / 12.0)
 
 
 def _band_noise(n, low, high, rng):
@@ -174,32 +177,63 @@ def _envelope(n, attack, release):
     return envelope
 
 
-def synthesize_speech(words, phones, speech_s, speaker, voice, rng):
-    """The speech alone (vowels at about unit RMS), `speech_s` long, at SAMPLE_RATE."""
+def _voice_breaks(voicing, voice, cue, speech_s, rng):
+    """Aphonic voice breaks (voicing × 0.05 for 40-120 ms) at the voice's rate: anywhere, or
+    with a `cue` only within its support (a break ends with the support)."""
+    if cue is None:
+        for _ in range(rng.poisson(voice.breaks_per_s * speech_s)):
+            start = rng.uniform(0.0, speech_s)
+            voicing[_frame(start):_frame(start + rng.uniform(0.04, 0.12))] *= 0.05
+        return
+    support = [(max(a, 0.0), min(b, speech_s)) for a, b in cue.support()]
+    lengths = np.array([b - a for a, b in support])
+    for _ in range(rng.poisson(voice.perturbed.breaks_per_s * lengths.sum())):
+        # A uniform position over the support: draw along the stretches laid end to end.
+        at = rng.uniform(0.0, lengths.sum())
+        k = min(int(np.searchsorted(np.cumsum(lengths), at, side="right")), len(support) - 1)
+        start = support[k][0] + at - (np.cumsum(lengths)[k] - lengths[k])
+        end = min(start + rng.uniform(0.04, 0.12), support[k][1])
+        voicing[_frame(start):_frame(end)] *= 0.05
+
+
+def synthesize_speech(words, phones, speech_s, speaker, voice, rng, cue=None):
+    """The speech alone (vowels at about unit RMS), `speech_s` long, at SAMPLE_RATE.
+
+    `voice`: a VoiceSource acting everywhere, or with `cue` (a cues.Cue) a SessionVoice whose
+    perturbed source acts only where the cue weighs (its healthy source elsewhere)."""
     tracks = control_tracks(phones, speech_s, speaker)
     n_frames = len(tracks.voicing)
     n = int(round(speech_s * SAMPLE_RATE))
     frame_times = np.arange(n_frames) * HOP / SAMPLE_RATE
-    f0 = f0_contour(words, phones, n_frames, speaker, voice, rng)
-    source, open_phase = glottal_source(lambda t: np.interp(t, frame_times, f0), n, SAMPLE_RATE, voice, rng)
+
+    def settings(name, times):
+        """A source setting: the voice's number, or with a cue its blend at `times`."""
+        if cue is None:
+            return getattr(voice, name)
+        weight = cue.weight(times)
+        return weight * getattr(voice.perturbed, name) + (1.0 - weight) * getattr(voice.healthy, name)
+
+    f0 = f0_contour(words, phones, n_frames, speaker, settings("f0_factor", frame_times), rng)
+    source, open_phase = glottal_source(
+        lambda t: np.interp(t, frame_times, f0), n, SAMPLE_RATE, voice, rng,
+        cue_weight=None if cue is None else cue.weight,
+    )
 
     voicing = tracks.voicing.copy()
-    for _ in range(rng.poisson(voice.breaks_per_s * speech_s)):
-        start = rng.uniform(0.0, speech_s)
-        voicing[_frame(start):_frame(start + rng.uniform(0.04, 0.12))] *= 0.05
+    _voice_breaks(voicing, voice, cue, speech_s, rng)
     at_sample = np.arange(n) / HOP
     frames = np.arange(n_frames)
     voicing = np.interp(at_sample, frames, _smooth(voicing, 3))
     aspiration = np.interp(at_sample, frames, tracks.aspiration)
     # Breath noise: turbulence at the glottis, strongest while it is open.
-    breath = voice.breath_noise * rng.standard_normal(n) * (0.4 + 0.9 * open_phase)
+    breath = settings("breath_noise", np.arange(n) / SAMPLE_RATE) * rng.standard_normal(n) * (0.4 + 0.9 * open_phase)
     excitation = voicing * (source + breath) + aspiration * rng.standard_normal(n)
 
     scale = speaker.vocal_tract_scale
     formants = np.column_stack([tracks.formants, np.tile(np.array(HIGHER_FORMANTS_HZ) * scale, (n_frames, 1))])
     bandwidths = np.tile(BANDWIDTHS_HZ * speaker.bandwidth_scale, (n_frames, 1))
     # An open glottis damps the first formant.
-    bandwidths[:, 0] *= 1.0 + 3.0 * max(voice.open_quotient - 0.6, 0.0)
+    bandwidths[:, 0] *= 1.0 + 3.0 * np.maximum(settings("open_quotient", frame_times) - 0.6, 0.0)
     # Each filter block takes the parameters of its middle.
     block = slice(FILTER_FRAMES // 2, None, FILTER_FRAMES)
     sections = formant_sections(
@@ -228,15 +262,16 @@ def synthesize_speech(words, phones, speech_s, speaker, voice, rng):
     return speech
 
 
-def recording_channel(speech, rng):
-    """The recording around the speech: leading and trailing silence (0.2-0.8 s, total 2-4 s),
-    a peak level, a coloured noise floor 45-65 dB below the peak. Returns the samples and the
-    speech's start (s)."""
+def recording_channel(speech, rng, edge_silence_s=EDGE_SILENCE_S, min_duration_s=DURATION_S[0]):
+    """The recording around the speech: leading and trailing silence (each drawn from
+    `edge_silence_s`, 0.2-0.8 s, and longer where the recording would be shorter than
+    `min_duration_s`, 2 s), a peak level, a coloured noise floor 45-65 dB below the peak.
+    Returns the samples and the speech's start (s)."""
     speech_s = len(speech) / SAMPLE_RATE
-    lead, trail = rng.uniform(*EDGE_SILENCE_S, size=2)
-    shortfall = DURATION_S[0] - (speech_s + lead + trail)
+    lead, trail = rng.uniform(*edge_silence_s, size=2)
+    shortfall = min_duration_s - (speech_s + lead + trail)
     if shortfall > 0:  # fill up to the minimum duration within the allowed silences
-        headroom = EDGE_SILENCE_S[1] - np.array([lead, trail])
+        headroom = edge_silence_s[1] - np.array([lead, trail])
         lead, trail = np.array([lead, trail]) + shortfall * headroom / headroom.sum()
     n_lead = int(round(lead * SAMPLE_RATE))
     n = n_lead + len(speech) + int(round(trail * SAMPLE_RATE))
@@ -249,12 +284,21 @@ def recording_channel(speech, rng):
     return samples, n_lead / SAMPLE_RATE
 
 
-def synthesize_recording(session, seed, perturbation_scale, words=None):
+def session_voice(session, seed, perturbation_scale):
+    """The session's SessionVoice (its healthy and perturbed sources, and its severity), as
+    synthesize_recording draws it."""
+    rng = np.random.default_rng([seed, RECORDING_STREAM, int(session["session_id"])])
+    return voice_source(seed, session, perturbation_scale, rng)
+
+
+def synthesize_recording(session, seed, perturbation_scale, words=None, cue_phones=ALL_PHONES):
     """The phrase spoken by the session's speaker, with its voice-source perturbations.
 
     `session`: a mapping with session_id, speaker_id, sex (female/male), age (years), category
     (healthy/organic/non-organic) and pathologies (labels), like a catalog row. `words`: the
     phrase as phonetics.Word (default: resources/phrase.txt pronounced by the lexicon).
+    `cue_phones`: where the perturbations act: "all" (everywhere) or phones of the phrase, as
+    cues.check_cue_phones returns them (see synth/cues.py).
 
     Returns (samples, words, phones): float samples at 50 kHz with |x| < 1, and the true word
     and phone segments (textgrids.Segment, seconds from the start of the recording)."""
@@ -265,8 +309,16 @@ def synthesize_recording(session, seed, perturbation_scale, words=None):
     speaker = speaker_traits(seed, int(session["speaker_id"]), session["sex"], float(session["age"]))
     voice = voice_source(seed, session, perturbation_scale, rng)
     word_segments, phone_segments, speech_s = phone_timing(words, speaker, rng)
-    speech = synthesize_speech(word_segments, phone_segments, speech_s, speaker, voice, rng)
-    samples, offset = recording_channel(speech, rng)
+    # Without a cue, or without perturbations (healthy, or severity 0), one source acts
+    # everywhere: such recordings are the same whatever the cue phones.
+    cue = cue_for(phone_segments, cue_phones) if voice.severity > 0 else None
+    speech = synthesize_speech(
+        word_segments, phone_segments, speech_s, speaker, voice.perturbed if cue is None else voice, rng, cue
+    )
+    # With a cue, the channel (and so the timing in the recording) has its own stream: the
+    # speech draws differ with the cue phones, the recording around them does not.
+    channel_rng = rng if cue is None else np.random.default_rng([seed, CHANNEL_STREAM, int(session["session_id"])])
+    samples, offset = recording_channel(speech, channel_rng)
 
     def shifted(segments):
         return [Segment(s.start + offset, s.end + offset, s.label) for s in segments]

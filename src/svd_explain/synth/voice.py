@@ -9,7 +9,7 @@ varies between speakers, from nearly normal to severe:
 - non-organic (functional): breathy (open, leaky glottis, steep spectral tilt, breath noise) or
   pressed (short open phase, bright spectrum, higher f0), often with tremor.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -77,12 +77,39 @@ def speaker_traits(seed, speaker_id, sex, age):
     )
 
 
-def voice_source(seed, session, perturbation_scale, rng):
-    """The glottal source of one session.
+@dataclass(frozen=True)
+class SessionVoice:
+    """The glottal source of one session: `perturbed` is the session's own (with the
+    perturbations of its category, at `severity`), `healthy` the same voice without them (what
+    the session sounds like outside the phones that carry a planted cue). A healthy session
+    has severity 0 and perturbed == healthy. `kind`: healthy, rough (the organic profile:
+    jitter, shimmer, subharmonics, breaks), pressed or breathy (the two non-organic ones)."""
 
-    `session` has speaker_id, age, category and pathologies (a catalog row). The kind of perturbation and the speaker's base severity are drawn per speaker and
-    category (a speaker keeps them across sessions); `rng` (the session's) varies the severity
-    between sessions and draws the healthy variation."""
+    healthy: VoiceSource
+    perturbed: VoiceSource
+    severity: float
+    kind: str = "healthy"
+
+    def blend(self, weight):
+        """The source at cue weight `weight` in [0, 1] (0: healthy, 1: perturbed); exactly one
+        of the two at the ends."""
+        if weight >= 1.0:
+            return self.perturbed
+        if weight <= 0.0:
+            return self.healthy
+        return VoiceSource(**{
+            f.name: weight * getattr(self.perturbed, f.name) + (1.0 - weight) * getattr(self.healthy, f.name)
+            for f in fields(VoiceSource)
+        })
+
+
+def voice_source(seed, session, perturbation_scale, rng):
+    """The glottal source of one session, as a SessionVoice.
+
+    `session` has speaker_id, age, category and pathologies (a catalog row). The kind of
+    perturbation and the speaker's base severity are drawn per speaker and category (a speaker
+    keeps them across sessions); `rng` (the session's) varies the severity between sessions and
+    draws the healthy variation."""
     aging = float(np.clip((session["age"] - 50.0) / 40.0, 0.0, 1.0))
     source = dict(
         jitter=rng.uniform(0.002, 0.005) + 0.004 * aging,
@@ -99,8 +126,9 @@ def voice_source(seed, session, perturbation_scale, rng):
         f0_factor=1.0,
     )
     category = session["category"]
+    healthy = VoiceSource(**{key: float(value) for key, value in source.items()})
     if category == "healthy":
-        return VoiceSource(**source)
+        return SessionVoice(healthy, healthy, 0.0, "healthy")
 
     profile = np.random.default_rng(
         [seed, PROFILE_STREAM, session["speaker_id"], CATEGORY_CODES[category]]
@@ -108,6 +136,7 @@ def voice_source(seed, session, perturbation_scale, rng):
     base_severity = profile.beta(1.3, 1.6)
     severity = float(base_severity * np.exp(rng.normal(0.0, 0.2)) * perturbation_scale)
     if category == "organic":
+        kind = "rough"
         rough, sub, breaks, breathy = profile.dirichlet([1.5, 1.0, 0.6, 0.6]) * 2.0
         source["jitter"] += severity * rough * 0.03
         source["jitter_spikes"] = severity * rough * 0.05
@@ -120,7 +149,8 @@ def voice_source(seed, session, perturbation_scale, rng):
         labels = set(session["pathologies"])
         pressed_probability = 0.85 if labels & PRESSED_LABELS else 0.15 if labels & BREATHY_LABELS else 0.5
         tremor = profile.uniform(0.0, 1.0) ** 2
-        if profile.uniform() < pressed_probability:
+        kind = "pressed" if profile.uniform() < pressed_probability else "breathy"
+        if kind == "pressed":
             source["open_quotient"] -= severity * 0.25
             source["speed_quotient"] += severity * 2.0
             source["tilt_hz"] += severity * 4000.0
@@ -136,4 +166,4 @@ def voice_source(seed, session, perturbation_scale, rng):
     source["f0_factor"] = float(np.clip(source["f0_factor"], 0.6, 1.5))
     source["open_quotient"] = float(np.clip(source["open_quotient"], 0.3, 0.95))
     source["speed_quotient"] = float(max(source["speed_quotient"], 0.8))
-    return VoiceSource(**{key: float(value) for key, value in source.items()})
+    return SessionVoice(healthy, VoiceSource(**{key: float(value) for key, value in source.items()}), severity, kind)
