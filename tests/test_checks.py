@@ -127,7 +127,7 @@ def test_the_check_jobs_write_their_tables(tmp_path):
                                               tmp_path / "randomisation.tsv", recordings=2, device="cpu")
     assert list(table["layers_randomised"]) == [0, 1, 2] and (table["n"] == 2).all()
     assert table["passed"].nunique() == 1
-    assert pd.read_csv(tmp_path / "randomisation.tsv", sep="\t").shape == (3, 7)
+    assert pd.read_csv(tmp_path / "randomisation.tsv", sep="\t").shape == (3, 8)
 
 
 def test_localisation_table_scores_the_planted_test_recordings(tmp_path):
@@ -181,7 +181,7 @@ def test_the_check_figures_are_drawn_from_their_tables(tmp_path):
     curves.to_parquet(tmp_path / "curves.parquet")
     pd.DataFrame({"method": ["rollout"] * 3 + ["phone_occlusion"] * 3, "model": "a", "layers_randomised": [0, 1, 2] * 2,
                   "n": 4, "correlation": [0.99, 0.97, 0.95, 0.6, 0.2, 0.1], "correlation_sd": 0.05,
-                  "passed": [False] * 3 + [True] * 3}).to_csv(tmp_path / "rand.tsv", sep="\t", index=False)
+                  "max_correlation": 0.5, "passed": [False] * 3 + [True] * 3}).to_csv(tmp_path / "rand.tsv", sep="\t", index=False)
     pd.DataFrame({"model": "a", "word": ["morgen", "morgen"], "position": [0, 1], "phone": ["m", "ɔ"],
                   "study": [False, True], "n_recordings": 6, "mean_effect": [0.1, 0.8], "ci_low": [0.0, 0.5],
                   "ci_high": [0.2, 1.1], "rank": [2, 1], "rank_low": [2, 1], "rank_high": [2, 1],

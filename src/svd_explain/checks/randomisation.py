@@ -56,8 +56,8 @@ def write_randomisation(method, model_name, model_dir, split_path, audio_dir, ou
     """The rank correlation between `method`'s maps on the trained model and on its cascading
     randomisations, for the first `recordings` test recordings, into `out_path` (TSV: method,
     model, layers_randomised (0: the head only), n, correlation (mean), correlation_sd,
-    passed: whether the fully randomised maps correlate below MAX_RANDOMISED_CORRELATION; the
-    same for every row of the method and model)."""
+    max_correlation (MAX_RANDOMISED_CORRELATION), passed: whether the fully randomised maps
+    correlate below it; the same for every row of the method and model)."""
     quiet_progress_bars()
     table = features.split_recordings(split_path, audio_dir)
     table = table[table["split"] == "test"].head(recordings)
@@ -83,7 +83,7 @@ def write_randomisation(method, model_name, model_dir, split_path, audio_dir, ou
                      "n": int(np.isfinite(correlations).sum()), "correlation": float(np.nanmean(correlations)),
                      "correlation_sd": float(np.nanstd(correlations))})
     passed = rows[-1]["correlation"] < MAX_RANDOMISED_CORRELATION
-    out = pd.DataFrame(rows).assign(passed=passed)
+    out = pd.DataFrame(rows).assign(max_correlation=MAX_RANDOMISED_CORRELATION, passed=passed)
     out.to_csv(out_path, sep="\t", index=False)
     return out
 
