@@ -1,10 +1,11 @@
 # Per-recording resampling to 16 kHz mono: one job per recording, so that a changed raw file
-# reruns only its own chain.
+# reruns only its own chain. Its entry point runs as a plain command (rules/common.smk: SCRIPTS).
 
 
 rule resample:
     input:
         recording=raw_recording,
+        entry=str(SCRIPTS / "resample.py"),
         code=code("audio", "nsp"),
     output:
         R("audio", "{session}.wav"),
@@ -15,5 +16,6 @@ rule resample:
         R("logs", "audio", "{session}.log"),
     conda:
         "../envs/audio.yaml"
-    script:
-        "../workflow/scripts/resample.py"
+    shell:
+        "{JOB_PYTHON} {input.entry:q} --recording {input.recording:q} --output {output:q}"
+        " --sample-rate {params.sample_rate} --rebuild-nsp-sizes {params.rebuild_nsp_sizes} --log {log:q}"

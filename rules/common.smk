@@ -3,9 +3,12 @@
 import functools
 import importlib.util
 import os
+import shlex
+import sys
 from pathlib import Path
 
 from snakemake.logging import logger
+from snakemake.settings.types import DeploymentMethod
 
 import pandas as pd
 
@@ -21,6 +24,15 @@ PACKAGE = SRC / "svd_explain"
 # Every job (local, conda or SLURM) imports the project's package from this checkout.
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
+)
+
+# The per-recording rules run their entry point (input `entry`, in SCRIPTS) as a plain
+# command, not with script:, whose preamble imports Snakemake into every job: about 80 ms of CPU
+# per job, as much as resampling one recording (benchmarks/workflow_scale.py). The command's
+# Python is the env's under --sdm conda, else the one running Snakemake (not always on the PATH).
+SCRIPTS = BASE / "workflow" / "scripts"
+JOB_PYTHON = shlex.quote(
+    "python" if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method else sys.executable
 )
 
 
@@ -63,12 +75,20 @@ def session_ids():
     return [str(s) for s in catalog_table()["session_id"]]
 
 
+@functools.lru_cache(maxsize=8)
+def _catalog_rows(path, mtime):
+    table = _read_table(path, mtime)
+    return dict(zip(table["session_id"].astype(str), table.to_dict("records")))
+
+
 def catalog_row(wildcards):
-    table = catalog_table()
-    row = table.loc[table["session_id"].astype(str) == wildcards.session]
-    if row.empty:
+    """The session's catalog row as a dict: a lookup, not a scan, since per-recording jobs ask
+    for it (thousands of times per run)."""
+    path = checkpoints.catalog.get().output.sessions
+    row = _catalog_rows(path, os.path.getmtime(path)).get(wildcards.session)
+    if row is None:
         raise ValueError(f"session {wildcards.session} is not in the catalog")
-    return row.iloc[0]
+    return row
 
 
 def raw_recording(wildcards):

@@ -67,7 +67,8 @@ LOAD_RULES = textwrap.dedent(
                 "runs": not rule.norun,
                 "basedir": str(rule.basedir),
                 "conda": rule.conda_env if isinstance(rule.conda_env, str) else None,
-                "script": rule.script,
+                # script:, or the entry point a shell: rule runs (its input `entry`)
+                "script": rule.script or (str(rule.input.entry) if "entry" in rule.input.keys() else None),
                 "inputs": [str(f) for f in rule.input if isinstance(f, str)],
             }
             for rule in workflow.rules
