@@ -7,6 +7,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
 
+from svd_explain import ast_model
 from svd_explain.ast_model import (
     POSITION_EMBEDDINGS,
     auto_max_length,
@@ -217,3 +218,35 @@ def test_set_trainable_chooses_the_parameters(pretrained):
     assert head < top < everything == sum(p.numel() for p in model.parameters())
     with pytest.raises(ValueError, match="outside"):
         set_trainable(model, "top_layers", 3)
+
+
+def test_on_the_cpu_batch_sizes_are_as_configured(pretrained):
+    """CPU results must not change: no larger batches, no trial step, nothing kept on a GPU."""
+    cpu = torch.device("cpu")
+    inputs, labels = torch.zeros(4, 1024, 128), torch.zeros(4, dtype=torch.long)
+    assert ast_model.device_batch_size(8, cpu, ast_model.INFERENCE_BATCH) == 8
+    assert ast_model.gpu_micro_batch(pretrained, inputs, labels, 8, 4, cpu, None) == (8, 4)
+    assert not ast_model.fits_on_gpu([inputs], cpu)
+
+
+def test_on_a_gpu_the_effective_batch_goes_in_as_few_passes_as_fit(pretrained, monkeypatch):
+    """The largest divisor of per-device x accumulation whose trial step fits wins, down to the
+    configured micro-batch (the trial itself needs a GPU: it is replaced here)."""
+    tried = []
+
+    def fits_up_to(limit):
+        def trial(model, inputs, labels, size, device, precision):
+            tried.append(size)
+            return size <= limit
+        return trial
+
+    cuda, inputs, labels = torch.device("cuda"), torch.zeros(2, 8, 128), torch.zeros(2, dtype=torch.long)
+    monkeypatch.setattr(ast_model, "_trial_step_fits", fits_up_to(20))
+    assert ast_model.gpu_micro_batch(pretrained, inputs, labels, 8, 4, cuda, "bf16") == (16, 2)
+    assert tried == [32, 16]
+    tried.clear()
+    monkeypatch.setattr(ast_model, "_trial_step_fits", fits_up_to(4))
+    assert ast_model.gpu_micro_batch(pretrained, inputs, labels, 8, 4, cuda, "bf16") == (8, 4)  # as configured
+    assert tried == [32, 16, 8]
+    assert ast_model.device_batch_size(8, cuda, ast_model.INFERENCE_BATCH) == ast_model.INFERENCE_BATCH
+    assert ast_model.device_batch_size(128, cuda, ast_model.INFERENCE_BATCH) == 128

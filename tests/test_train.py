@@ -228,7 +228,8 @@ def test_two_runs_from_scratch_give_byte_identical_predictions(corpus, finetuned
     outputs = []
     for model_dir in (finetuned, again):
         predictions = tmp_path / f"{model_dir.parent.name}.parquet"
-        predict(model_dir, corpus["split"], corpus["audio"], predictions, tmp_path / "embeddings.parquet", 4, "cpu")
+        predict(model_dir, corpus["split"], corpus["audio"], predictions, tmp_path / "embeddings.parquet",
+                tmp_path / "threshold.json", 4, "cpu")
         outputs.append(predictions.read_bytes())
     assert outputs[0] == outputs[1]
 
@@ -261,6 +262,16 @@ def test_top_layers_trains_only_the_last_layers_and_the_head(corpus, tmp_path):
     assert changed == {"layers", "layernorm", "head"}
     assert all(torch.equal(base[n], trained[n]) for n in base if ".layers.0." in n or ".embeddings." in n)
     assert not all(torch.equal(base[n], trained[n]) for n in base if ".layers.1." in n)
+
+
+def test_the_training_steps_are_timed_apart_from_evaluation(corpus, tmp_path):
+    """The summary (and the log) give the training steps' time and recordings: every epoch's 8
+    train clips, at the configured 2 x 2 on the CPU."""
+    summary = train_model(corpus["base"], corpus["split"], corpus["audio"], tmp_path / "model", tmp_path / "work",
+                          {**FINETUNE, "epochs": 2}, TRAINING, SEED)
+    assert summary["step_samples"] == 2 * 8
+    assert 0 < summary["step_seconds"] < summary["training_seconds"]
+    assert (summary["micro_batch"], summary["accumulation"]) == (2, 2)
 
 
 def test_a_dev_split_without_both_classes_is_refused(corpus, tmp_path):

@@ -278,3 +278,85 @@ def pooled_outputs(backbone, inputs, batch_size, device, mixed_precision=None):
             # Kept on the device until the end: no wait for the GPU between batches.
             pooled.append(backbone(batch).pooler_output.float())
     return torch.cat(pooled).cpu()
+
+
+# -- using a GPU well (CUDA only: on the CPU the configured batch sizes stand and nothing moves,
+# so that CPU results are exactly what they are without these) ---------------------------------
+
+# Recordings per forward pass on a GPU, for prediction, the frozen-backbone cache and the dev
+# evaluation: the full-size AST at 1024 frames holds about 20 MB of activations per recording
+# in bf16 without gradients, so 64 take about 1.3 GB.
+INFERENCE_BATCH = 64
+# Recordings per rollout pass on a GPU: the rollout keeps one head-fused N x N float32 matrix per
+# layer and recording (12 x 1214^2 x 4 bytes = 70 MB at 1024 frames): 32 take 2.3 GB.
+ROLLOUT_BATCH = 32
+# A trial training step may take this share of the GPU's memory: the optimizer's state and the
+# gradients' buckets come on top of it in the real run.
+TRIAL_MEMORY_SHARE = 0.8
+# The inputs stay on the GPU for the whole training (no copy per step) when they take at most
+# this share of its memory (1,600 recordings at 1024 frames: 0.8 GB).
+RESIDENT_INPUT_SHARE = 0.25
+
+
+def device_batch_size(configured, device, on_gpu):
+    """Recordings per pass: `configured` on the CPU, at least `on_gpu` on a GPU."""
+    return max(configured, on_gpu) if device.type == "cuda" else configured
+
+
+def fits_on_gpu(tensors, device):
+    """Whether `tensors` can stay on the GPU `device` for a whole training (never on the CPU)."""
+    if device.type != "cuda":
+        return False
+    size = sum(t.numel() * t.element_size() for t in tensors)
+    return size <= RESIDENT_INPUT_SHARE * torch.cuda.get_device_properties(device).total_memory
+
+
+def gpu_micro_batch(model, inputs, labels, per_device, accumulation, device, precision):
+    """(micro-batch, accumulation steps) for training `model`: on the CPU the configured ones;
+    on a GPU the largest divisor of the effective batch (per_device × accumulation), down to
+    per_device, whose forward and backward pass fits (`_trial_step_fits`). The effective batch,
+    and with it the optimisation, is the same either way: the Trainer sums the micro-batches'
+    losses over the accumulated batch's labels."""
+    effective = per_device * accumulation
+    if device.type != "cuda":
+        return per_device, accumulation
+    for size in sorted((d for d in range(per_device, effective + 1) if effective % d == 0), reverse=True):
+        if _trial_step_fits(model, inputs, labels, size, device, precision):
+            log.info(
+                "micro-batch %d x %d accumulated (effective batch %d; configured %d x %d)",
+                size, effective // size, effective, per_device, accumulation,
+            )
+            return size, effective // size
+    log.warning("a trial step of the configured %d recordings did not fit on the GPU either", per_device)
+    return per_device, accumulation
+
+
+def _trial_step_fits(model, inputs, labels, size, device, precision):
+    """Whether one forward and backward pass of `size` recordings (the first ones, repeated if
+    there are fewer) fits in TRIAL_MEMORY_SHARE of the GPU's memory. The gradients are dropped."""
+    model.to(device).train()
+    rows = torch.arange(size) % len(inputs)
+    loss = None
+    try:
+        torch.cuda.reset_peak_memory_stats(device)
+        with torch.autocast("cuda", dtype=AUTOCAST_DTYPES.get(precision), enabled=precision is not None):
+            loss = model(inputs[rows].to(device), labels=labels[rows].to(device)).loss
+        loss.backward()
+        torch.cuda.synchronize(device)
+        total = torch.cuda.get_device_properties(device).total_memory
+        return torch.cuda.max_memory_allocated(device) <= TRIAL_MEMORY_SHARE * total
+    except torch.OutOfMemoryError:
+        return False
+    finally:
+        del loss
+        model.zero_grad(set_to_none=True)
+        torch.cuda.empty_cache()
+
+
+def log_peak_memory(device, stage):
+    """Log the peak GPU memory of `stage` (on CUDA; nothing on the CPU)."""
+    if device.type == "cuda":
+        log.info(
+            "%s: peak GPU memory %.0f MiB allocated, %.0f MiB reserved",
+            stage, torch.cuda.max_memory_allocated(device) / 2**20, torch.cuda.max_memory_reserved(device) / 2**20,
+        )

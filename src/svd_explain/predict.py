@@ -10,7 +10,15 @@ import pyarrow.parquet as pq
 import torch
 from scipy.special import softmax
 
-from svd_explain.ast_model import load_model, pooled_outputs, quiet_progress_bars, resolve_device
+from svd_explain.ast_model import (
+    INFERENCE_BATCH,
+    device_batch_size,
+    load_model,
+    log_peak_memory,
+    pooled_outputs,
+    quiet_progress_bars,
+    resolve_device,
+)
 from svd_explain.features import load_inputs, split_recordings
 from svd_explain.thresholds import apply_threshold, threshold_record, write_threshold
 
@@ -22,16 +30,18 @@ def predict(model_dir, split_path, audio_dir, predictions_path, embeddings_path,
     """Write predictions (session_id, split, label, score = P(pathological), pred = score ≥
     the threshold), the threshold (JSON, chosen on the dev recordings) and pooled embeddings
     (session_id, split, embedding = list<float32>) of the model in `model_dir` for every
-    recording of the split table, in session order."""
+    recording of the split table, in session order. On a GPU: larger batches, and the mixed
+    precision the model trained in (as its frozen-backbone cache was computed)."""
     if threads:
         torch.set_num_threads(threads)
     quiet_progress_bars()
-    device, _ = resolve_device(device)
+    device, precision = resolve_device(device)
     model, feature_extractor = load_model(model_dir)
     recordings = split_recordings(split_path, audio_dir)
     inputs = load_inputs(recordings["wav"], feature_extractor)
-    log.info("%d recordings on %s", len(recordings), device)
-    embeddings = pooled_outputs(model.audio_spectrogram_transformer, inputs, batch_size, device)
+    batch_size = device_batch_size(batch_size, device, INFERENCE_BATCH)
+    log.info("%d recordings on %s, batch %d, mixed precision %s", len(recordings), device, batch_size, precision or "off")
+    embeddings = pooled_outputs(model.audio_spectrogram_transformer, inputs, batch_size, device, precision)
     with torch.inference_mode():
         # The head on the pooled output: exactly what the model's forward computes.
         logits = model.classifier.to(device)(embeddings.to(device)).float().cpu().numpy()
@@ -69,4 +79,5 @@ def predict(model_dir, split_path, audio_dir, predictions_path, embeddings_path,
         }
     )
     pq.write_table(table, embeddings_path)
+    log_peak_memory(device, "prediction")
     log.info("wrote %s and %s", predictions_path, embeddings_path)

@@ -34,7 +34,16 @@ import torch
 from transformers import AttentionInterface
 
 from svd_explain import features
-from svd_explain.ast_model import SPECIAL_TOKENS, load_model, patch_grid, quiet_progress_bars, resolve_device
+from svd_explain.ast_model import (
+    ROLLOUT_BATCH,
+    SPECIAL_TOKENS,
+    device_batch_size,
+    load_model,
+    log_peak_memory,
+    patch_grid,
+    quiet_progress_bars,
+    resolve_device,
+)
 
 log = logging.getLogger(__name__)
 
@@ -262,7 +271,9 @@ def write_rollout(model_dir, split_path, audio_dir, out_path, splits="test", hea
     if recordings.empty:
         raise ValueError(f"{split_path}: no recordings in split(s) {splits!r}")
     model, extractor = load_model(model_dir)
-    model = model.to(resolve_device(device)[0]).eval()
+    device = resolve_device(device)[0]
+    model = model.to(device).eval()
+    batch_size = device_batch_size(batch_size, device, ROLLOUT_BATCH)
     log.info(
         "%s: %d recordings (%s), head fusion %s, tokens %s, batch %d, on %s",
         model_dir, len(recordings), splits, head_fusion, tokens, batch_size, next(model.parameters()).device,
@@ -274,3 +285,4 @@ def write_rollout(model_dir, split_path, audio_dir, out_path, splits="test", hea
             writer.add(f"{path.stem}.relevance", relevance)
             writer.add(f"{path.stem}.fbank", fbank)
             writer.add(f"{path.stem}.padding_share", np.float32(padding))
+    log_peak_memory(device, "rollout")

@@ -44,7 +44,18 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from transformers.utils import SAFE_WEIGHTS_NAME
 
-from svd_explain.ast_model import load_model, pooled_outputs, quiet_progress_bars, resolve_device, set_trainable
+from svd_explain.ast_model import (
+    INFERENCE_BATCH,
+    device_batch_size,
+    fits_on_gpu,
+    gpu_micro_batch,
+    load_model,
+    log_peak_memory,
+    pooled_outputs,
+    quiet_progress_bars,
+    resolve_device,
+    set_trainable,
+)
 from svd_explain.features import load_inputs, split_recordings
 
 log = logging.getLogger(__name__)
@@ -127,6 +138,28 @@ class HistoryTrainer(Trainer):
         else:
             output_dir.mkdir(parents=True, exist_ok=True)
             save_file(state_dict or self.model.state_dict(), output_dir / SAFE_WEIGHTS_NAME, metadata={"format": "pt"})
+
+
+class StepClock(TrainerCallback):
+    """The time spent in training steps: each epoch from its start to its last optimizer step
+    (the GPU's queue drained), without the evaluation and the checkpoint that follow it."""
+
+    def __init__(self, device):
+        self.device, self.seconds, self.epochs, self._start = device, 0.0, 0, None
+
+    def _now(self):
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        self._start = self._now()
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        if self._start is not None:
+            self.seconds += self._now() - self._start
+            self.epochs += 1
+            self._start = None
 
 
 class ProgressLog(TrainerCallback):
@@ -231,9 +264,8 @@ def resume_point(work_dir, fingerprint):
     return None
 
 
-def _training_arguments(work_dir, model_settings, training, seed, num_train, device, precision):
-    batch = training["per_device_batch_size"]
-    accumulation = training["gradient_accumulation_steps"]
+def _training_arguments(work_dir, model_settings, training, seed, num_train, device, precision, batch, accumulation,
+                        resident):
     steps_per_epoch = math.ceil(math.ceil(num_train / batch) / accumulation)
     # transformers 5.x has no warmup_ratio; give the warmup in steps, as it computes them from a
     # ratio (a float warmup_steps below 1), which cannot express a ratio of 1.
@@ -248,7 +280,7 @@ def _training_arguments(work_dir, model_settings, training, seed, num_train, dev
         num_train_epochs=model_settings["epochs"],
         learning_rate=model_settings["learning_rate"],
         per_device_train_batch_size=batch,
-        per_device_eval_batch_size=batch,
+        per_device_eval_batch_size=device_batch_size(batch, device, INFERENCE_BATCH),
         gradient_accumulation_steps=accumulation,
         warmup_steps=warmup_steps,
         eval_strategy="epoch",
@@ -268,7 +300,8 @@ def _training_arguments(work_dir, model_settings, training, seed, num_train, dev
         use_cpu=on_cpu,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
-        dataloader_pin_memory=not on_cpu,
+        # Inputs kept on the GPU need no pinned copies; those on the CPU are copied from pinned memory.
+        dataloader_pin_memory=not on_cpu and not resident,
         disable_tqdm=True,
         report_to="none",
     )
@@ -295,7 +328,12 @@ def train_model(
     the straightforward way, through the whole model (for comparison only). `callbacks` are
     extra TrainerCallbacks.
 
-    Returns {training_seconds (the cache, if any, and the Trainer run), epochs, best_epoch}."""
+    On a GPU the effective batch is trained in as few passes as fit (gpu_micro_batch) and the
+    inputs stay on the GPU where they fit; on the CPU everything runs as configured.
+
+    Returns {training_seconds (the cache, if any, and the Trainer run), epochs, best_epoch,
+    step_seconds and step_samples (the training steps alone: StepClock), micro_batch,
+    accumulation}."""
     if threads:
         torch.set_num_threads(threads)
     quiet_progress_bars()
@@ -315,6 +353,11 @@ def train_model(
     if cached and (model.config.hidden_dropout_prob or model.config.attention_probs_dropout_prob):
         log.warning("the backbone has dropout, so its outputs vary in training: not caching them")
         cached = False
+    batch, accumulation = training["per_device_batch_size"], training["gradient_accumulation_steps"]
+    if not cached:
+        trainable = set_trainable(model, train_mode, model_settings.get("top_layers"))
+        # On a GPU: the effective batch in as few passes as fit (the same optimisation).
+        batch, accumulation = gpu_micro_batch(model, inputs["train"], labels["train"], batch, accumulation, device, precision)
     settings = {
         "model": model_settings,
         "training": training,
@@ -322,6 +365,7 @@ def train_model(
         "cached": cached,
         "device": device.type,
         "precision": precision,
+        "micro_batch": [batch, accumulation],
     }
     session_ids = {split: table["session_id"].to_numpy() for split, table in rows.items()}
     resume_from = resume_point(work_dir, _fingerprint(settings, base_dir, session_ids, labels, inputs))
@@ -331,7 +375,8 @@ def train_model(
         log.info("computing the frozen backbone's pooled outputs once")
         features = {
             split: pooled_outputs(
-                model.audio_spectrogram_transformer, values, training["per_device_batch_size"], device, precision
+                model.audio_spectrogram_transformer, values,
+                device_batch_size(training["per_device_batch_size"], device, INFERENCE_BATCH), device, precision,
             )
             for split, values in inputs.items()
         }
@@ -339,20 +384,31 @@ def train_model(
         log.info("training the head only (%d parameters) on cached embeddings", sum(p.numel() for p in trainee.parameters()))
     else:
         features = inputs
-        trainable = set_trainable(model, train_mode, model_settings.get("top_layers"))
         trainee, input_name = model, "input_values"
-        log.info("training %s: %d parameters", train_mode, trainable)
+        log.info("training %s: %d parameters, attention %s", train_mode, trainable, model.config._attn_implementation)
+    # On a GPU with room for them, inputs and labels are copied there once, not at every step.
+    resident = fits_on_gpu([*features.values(), *labels.values()], device)
+    if resident:
+        features = {split: values.to(device) for split, values in features.items()}
+        log.info("inputs kept on the GPU")
+    train_labels = labels["train"].to(device) if resident else labels["train"]
+    dev_labels = labels["dev"].to(device) if resident else labels["dev"]
 
+    clock = StepClock(device)
     trainer = HistoryTrainer(
         model=trainee,
-        args=_training_arguments(work_dir, model_settings, training, seed, len(labels["train"]), device, precision),
-        train_dataset=InputDataset(input_name, features["train"], labels["train"]),
-        eval_dataset=InputDataset(input_name, features["dev"], labels["dev"]),
+        args=_training_arguments(
+            work_dir, model_settings, training, seed, len(labels["train"]), device, precision, batch, accumulation,
+            resident,
+        ),
+        train_dataset=InputDataset(input_name, features["train"], train_labels),
+        eval_dataset=InputDataset(input_name, features["dev"], dev_labels),
         compute_metrics=dev_metrics,
         compute_loss_func=class_weighted_loss(labels["train"]) if training.get("class_weighted_loss") else None,
         callbacks=[
             EarlyStoppingCallback(model_settings["patience"], training["early_stopping_threshold"]),
             ProgressLog(),
+            clock,
             *callbacks,
         ],
     )
@@ -363,6 +419,13 @@ def train_model(
         "trained in %.1f s; best dev %s %.4f at %s", training_seconds, training["metric_for_best_model"],
         trainer.state.best_metric, trainer.state.best_model_checkpoint,
     )
+    samples = clock.epochs * len(labels["train"])
+    log.info(
+        "training steps: %d epochs x %d recordings in %.1f s, %.1f recordings/s (micro-batch %d x %d accumulated, %s, %s)",
+        clock.epochs, len(labels["train"]), clock.seconds, samples / clock.seconds if clock.seconds else float("nan"),
+        batch, accumulation, device.type, precision or "float32",
+    )
+    log_peak_memory(device, "training")
 
     if cached:
         model.classifier.load_state_dict(trainer.model.classifier.state_dict())
@@ -380,7 +443,15 @@ def train_model(
     shutil.rmtree(work_dir)
     log.info("wrote %s", model_dir)
     best = history.loc[history[f"eval_{training['metric_for_best_model']}"].idxmax()]
-    return {"training_seconds": training_seconds, "epochs": len(history), "best_epoch": int(best["epoch"])}
+    return {
+        "training_seconds": training_seconds,
+        "epochs": len(history),
+        "best_epoch": int(best["epoch"]),
+        "step_seconds": clock.seconds,
+        "step_samples": samples,
+        "micro_batch": batch,
+        "accumulation": accumulation,
+    }
 
 
 def training_history(log_history):
