@@ -37,6 +37,7 @@ include: "rules/split.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/rollout.smk"
+include: "rules/explanations.smk"
 include: "rules/figures.smk"
 
 

@@ -270,25 +270,73 @@ def figure_outputs():
 
 
 def figures_targets():
-    """Every output of the rollout and figures stages, for `rule all` (call it inside an input
-    function: the figure list comes from a checkpoint)."""
+    """Every output of the explainers' maps, the relevance statistics, the figures and the
+    explanation checks, for `rule all` (call it inside an input function: the figure list comes
+    from a checkpoint)."""
+    synthetic = config["corpus"]["source"] == "synthetic"
     targets = [
-        *expand(R("rollout", "{model}.npz"), model=MODELS),
-        R("relevance", "phones.tsv"),
-        R("figures", "relevance", "phones.png"),
-        R("relevance", "energy.tsv"),
-        R("figures", "relevance", "energy.png"),
+        *expand(R("maps", "{method}", "{model}.npz"), method=EXPLAIN_METHODS, model=MODELS),
+        *expand(R("relevance", "{method}", "{table}.tsv"), method=EXPLAIN_METHODS, table=("phones", "energy")),
+        *expand(R("figures", "relevance", "{method}", "{figure}.png"), method=EXPLAIN_METHODS, figure=("phones", "energy")),
+        *expand(R("explanations", "{check}.tsv"), check=explanation_checks()),
+        *expand(R("figures", "explanations", "{check}.png"), check=explanation_checks()),
     ]
     if not HAS_CASE_MODELS:  # evaluate.smk has warned: no cases, so no figures or comparison
         return targets
     selection = checkpoints.figure_selection.get().output[0]
     sessions = read_table(selection)["session_id"]
+    formats = config["figures"]["formats"]
     return [
         *targets,
-        R("relevance", "spread.tsv"),
-        R("figures", "relevance", "spread.png"),
-        *expand(R("figures", "rollout", "{session}.{ext}"), session=sessions, ext=config["figures"]["formats"]),
+        *expand(R("relevance", "{method}", "spread.tsv"), method=EXPLAIN_METHODS),
+        *expand(R("figures", "relevance", "{method}", "spread.png"), method=EXPLAIN_METHODS),
+        *expand(R("figures", "rollout", "{session}.{ext}"), session=sessions, ext=formats),
+        *(expand(R("figures", "explanations", "{session}.{ext}"), session=sessions, ext=formats)
+          if len(EXPLAIN_METHODS) > 1 else []),
     ]
+
+
+# --- explainers and their checks (rules/explanations.smk) ---
+
+EXPLAIN_METHODS = list(config["explain"]["methods"])
+# The explainers the explanation_maps rule computes; rollout and phone occlusion have their own.
+GRADIENT_METHODS = [m for m in EXPLAIN_METHODS if m not in ("rollout", "phone_occlusion")]
+
+wildcard_constraints:
+    method="|".join(EXPLAIN_METHODS),
+
+
+def explanation_checks():
+    """The checks the configuration asks for: localisation needs the synthetic corpus's planted
+    cues, phone effects the phone occlusion."""
+    checks = ["deletion", "randomisation"]
+    if config["corpus"]["source"] == "synthetic":
+        checks.insert(0, "localisation")
+    if "phone_occlusion" in EXPLAIN_METHODS:
+        checks.append("phone_effects")
+    return checks
+
+
+def check_table(wildcards):
+    """The table a check's figure is drawn from."""
+    return {
+        "localisation": R("explanations", "localisation.tsv"),
+        "deletion": R("explanations", "deletion.parquet"),
+        "randomisation": R("explanations", "randomisation.tsv"),
+        "phone_effects": R("explanations", "phone_effects.tsv"),
+    }[wildcards.check]
+
+
+def explanations_figure_outputs():
+    png = report(
+        R("figures", "explanations", "{session}.png"),
+        caption="../report/explanations_figure.rst",
+        category="Relevance maps of every explainer",
+        subcategory=figure_case,
+        labels={"session": "{session}", "models": " | ".join(FIGURE_MODELS)},
+    )
+    pdf = [R("figures", "explanations", "{session}.pdf")] if "pdf" in config["figures"]["formats"] else []
+    return [png, *pdf]
 
 
 def all_alignments(wildcards):

@@ -1,5 +1,6 @@
-# The relevance figures (one job per test recording, both study models side by side) and the
-# relevance statistics (per phone, spread, against energy).
+# The relevance figures (one job per test recording: rollout's with both study models side by
+# side, and one with every explainer) and the relevance statistics of every explainer's maps
+# (per phone, spread, against energy; results/relevance/{method}/).
 # Which recordings get a figure is known only once the cases exist: the figure_selection
 # checkpoint writes the chosen sessions, and figures_targets() reads them.
 
@@ -9,7 +10,7 @@ checkpoint figure_selection:
         cases=R("cases.tsv"),
         code=code("cases", "labels"),
     output:
-        R("figures", "rollout", "selection.tsv"),
+        R("figures", "selection.tsv"),
     params:
         select=config["figures"]["select"],
         n_per_case=config["figures"]["n_per_case"],
@@ -26,7 +27,7 @@ rule rollout_figure:
     wildcard_constraints:
         session=r"\d+",
     input:
-        rollouts=expand(R("rollout", "{model}.npz"), model=FIGURE_MODELS),
+        rollouts=expand(R("maps", "rollout", "{model}.npz"), model=FIGURE_MODELS),
         predictions=expand(R("predictions", "{model}.parquet"), model=FIGURE_MODELS),
         split=R("split", "split.parquet"),
         cases=R("cases.tsv"),
@@ -50,17 +51,17 @@ rule rollout_figure:
 rule relevance_phones:
     input:
         unpack(all_alignments),
-        rollouts=expand(R("rollout", "{model}.npz"), model=MODELS),
+        maps=expand(R("maps", "{{method}}", "{model}.npz"), model=MODELS),
         split=R("split", "split.parquet"),
         code=code("relevance", "intervals", "frames", "labels", "textgrids", "align.status"),
     output:
         table=report(
-            R("relevance", "phones.tsv"),
+            R("relevance", "{method}", "phones.tsv"),
             caption="../report/relevance_phones.rst",
             category="Relevance statistics",
-            labels={"model": "all", "content": "relevance per phone (table)"},
+            labels={"method": "{method}", "model": "all", "content": "relevance per phone (table)"},
         ),
-        excluded=R("relevance", "phones_excluded.tsv"),
+        excluded=R("relevance", "{method}", "phones_excluded.tsv"),
     params:
         models=MODELS,
         alignment_dir=R("alignment"),
@@ -69,9 +70,9 @@ rule relevance_phones:
         confidence=config["metrics"]["confidence"],
         seed=config["seed"],
     log:
-        R("logs", "relevance", "phones.log"),
+        R("logs", "relevance", "{method}", "phones.log"),
     benchmark:
-        R("benchmarks", "relevance", "phones.tsv")
+        R("benchmarks", "relevance", "{method}", "phones.tsv")
     conda:
         "../envs/analysis.yaml"
     script:
@@ -80,21 +81,21 @@ rule relevance_phones:
 
 rule relevance_phones_figure:
     input:
-        table=R("relevance", "phones.tsv"),
+        table=R("relevance", "{method}", "phones.tsv"),
         code=code("relevance_figures", "relevance", "figures", "cases", "frames", "labels", "intervals", "textgrids", "align.status"),
     output:
         report(
-            R("figures", "relevance", "phones.png"),
+            R("figures", "relevance", "{method}", "phones.png"),
             caption="../report/relevance_phones_figure.rst",
             category="Relevance statistics",
-            labels={"model": "all", "content": "relevance per phone (figure)"},
+            labels={"method": "{method}", "model": "all", "content": "relevance per phone (figure)"},
         ),
     params:
         models=MODELS,
         dpi=config["figures"]["dpi"],
         confidence=config["metrics"]["confidence"],  # for the caption only
     log:
-        R("logs", "relevance", "phones_figure.log"),
+        R("logs", "relevance", "{method}", "phones_figure.log"),
     conda:
         "../envs/analysis.yaml"
     script:
@@ -103,17 +104,17 @@ rule relevance_phones_figure:
 
 rule relevance_spread:
     input:
-        rollouts=expand(R("rollout", "{model}.npz"), model=MODELS),
+        maps=expand(R("maps", "{{method}}", "{model}.npz"), model=MODELS),
         split=R("split", "split.parquet"),
         code=code("relevance", "intervals", "frames", "labels", "textgrids", "align.status"),
     output:
         table=report(
-            R("relevance", "spread.tsv"),
+            R("relevance", "{method}", "spread.tsv"),
             caption="../report/relevance_spread.rst",
             category="Relevance statistics",
-            labels={"model": "all", "content": "spread of the maps (table)"},
+            labels={"method": "{method}", "model": "all", "content": "spread of the maps (table)"},
         ),
-        recordings=R("relevance", "spread.parquet"),
+        recordings=R("relevance", "{method}", "spread.parquet"),
     params:
         models=MODELS,
         pair=FIGURE_MODELS,
@@ -121,9 +122,9 @@ rule relevance_spread:
         confidence=config["metrics"]["confidence"],
         seed=config["seed"],
     log:
-        R("logs", "relevance", "spread.log"),
+        R("logs", "relevance", "{method}", "spread.log"),
     benchmark:
-        R("benchmarks", "relevance", "spread.tsv")
+        R("benchmarks", "relevance", "{method}", "spread.tsv")
     conda:
         "../envs/analysis.yaml"
     script:
@@ -132,21 +133,21 @@ rule relevance_spread:
 
 rule relevance_spread_figure:
     input:
-        table=R("relevance", "spread.tsv"),
-        recordings=R("relevance", "spread.parquet"),
+        table=R("relevance", "{method}", "spread.tsv"),
+        recordings=R("relevance", "{method}", "spread.parquet"),
         code=code("relevance_figures", "relevance", "figures", "cases", "frames", "labels", "intervals", "textgrids", "align.status"),
     output:
         report(
-            R("figures", "relevance", "spread.png"),
+            R("figures", "relevance", "{method}", "spread.png"),
             caption="../report/relevance_spread_figure.rst",
             category="Relevance statistics",
-            labels={"model": " | ".join(FIGURE_MODELS), "content": "spread of the maps (figure)"},
+            labels={"method": "{method}", "model": " | ".join(FIGURE_MODELS), "content": "spread of the maps (figure)"},
         ),
     params:
         pair=FIGURE_MODELS,
         dpi=config["figures"]["dpi"],
     log:
-        R("logs", "relevance", "spread_figure.log"),
+        R("logs", "relevance", "{method}", "spread_figure.log"),
     conda:
         "../envs/analysis.yaml"
     script:
@@ -155,26 +156,26 @@ rule relevance_spread_figure:
 
 rule relevance_energy:
     input:
-        rollouts=expand(R("rollout", "{model}.npz"), model=MODELS),
+        maps=expand(R("maps", "{{method}}", "{model}.npz"), model=MODELS),
         split=R("split", "split.parquet"),
         code=code("relevance", "intervals", "frames", "labels", "textgrids", "align.status"),
     output:
         table=report(
-            R("relevance", "energy.tsv"),
+            R("relevance", "{method}", "energy.tsv"),
             caption="../report/relevance_energy.rst",
             category="Relevance statistics",
-            labels={"model": "all", "content": "relevance against energy (table)"},
+            labels={"method": "{method}", "model": "all", "content": "relevance against energy (table)"},
         ),
-        recordings=R("relevance", "energy.parquet"),
+        recordings=R("relevance", "{method}", "energy.parquet"),
     params:
         models=MODELS,
         bootstrap=config["metrics"]["bootstrap"],
         confidence=config["metrics"]["confidence"],
         seed=config["seed"],
     log:
-        R("logs", "relevance", "energy.log"),
+        R("logs", "relevance", "{method}", "energy.log"),
     benchmark:
-        R("benchmarks", "relevance", "energy.tsv")
+        R("benchmarks", "relevance", "{method}", "energy.tsv")
     conda:
         "../envs/analysis.yaml"
     script:
@@ -183,20 +184,46 @@ rule relevance_energy:
 
 rule relevance_energy_figure:
     input:
-        recordings=R("relevance", "energy.parquet"),
+        recordings=R("relevance", "{method}", "energy.parquet"),
         code=code("relevance_figures", "relevance", "figures", "cases", "frames", "labels", "intervals", "textgrids", "align.status"),
     output:
         report(
-            R("figures", "relevance", "energy.png"),
+            R("figures", "relevance", "{method}", "energy.png"),
             caption="../report/relevance_energy_figure.rst",
             category="Relevance statistics",
-            labels={"model": "all", "content": "relevance against energy (figure)"},
+            labels={"method": "{method}", "model": "all", "content": "relevance against energy (figure)"},
         ),
     params:
         dpi=config["figures"]["dpi"],
     log:
-        R("logs", "relevance", "energy_figure.log"),
+        R("logs", "relevance", "{method}", "energy_figure.log"),
     conda:
         "../envs/analysis.yaml"
     script:
         "../workflow/scripts/relevance_energy_figure.py"
+
+
+rule explanations_figure:
+    wildcard_constraints:
+        session=r"\d+",
+    input:
+        maps=expand(R("maps", "{method}", "{model}.npz"), method=EXPLAIN_METHODS, model=FIGURE_MODELS),
+        predictions=expand(R("predictions", "{model}.parquet"), model=FIGURE_MODELS),
+        split=R("split", "split.parquet"),
+        cases=R("cases.tsv"),
+        alignment=R("alignment", "{session}.TextGrid"),
+        status=R("alignment", "status", "{session}.json"),
+        code=code("figures", "cases", "frames", "labels", "textgrids", "align.status"),
+    output:
+        explanations_figure_outputs(),
+    params:
+        methods=EXPLAIN_METHODS,
+        models=FIGURE_MODELS,
+        dpi=config["figures"]["dpi"],
+        width_in=config["figures"]["width_in"],
+    log:
+        R("logs", "figures", "explanations", "{session}.log"),
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../workflow/scripts/explanations_figure.py"

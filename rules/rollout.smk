@@ -1,5 +1,6 @@
 # Attention-rollout relevance maps: one file per model with a map for every recording of the
-# configured splits (results/rollout/{model}.npz; format in src/svd_explain/rollout.py).
+# configured splits (results/maps/rollout/{model}.npz; format in src/svd_explain/rollout.py),
+# the study's explainer; the other explainers' maps: rules/explanations.smk.
 
 
 rule rollout:
@@ -11,7 +12,7 @@ rule rollout:
         audio=all_recordings,
         code=code("ast_model", "features", "rollout"),
     output:
-        R("rollout", "{model}.npz"),
+        R("maps", "rollout", "{model}.npz"),
     params:
         splits=config["rollout"]["splits"],
         head_fusion=config["rollout"]["head_fusion"],
@@ -22,10 +23,12 @@ rule rollout:
     threads: 4
     resources:
         gpu=GPUS,
+    message:
+        "rollout maps of {wildcards.model}; progress in {log}"
     log:
-        R("logs", "rollout", "{model}.log"),
+        R("logs", "explanations", "rollout", "{model}.log"),
     benchmark:
-        R("benchmarks", "rollout", "{model}.tsv")
+        R("benchmarks", "explanations", "rollout", "{model}.tsv")
     conda:
         "../envs/torch.yaml"
     script:

@@ -1,8 +1,10 @@
 """The whole workflow on a tiny synthetic corpus, through the real snakemake."""
+import numpy as np
 import pandas as pd
 import soundfile
+import yaml
 
-from .conftest import new_workdir, snakemake
+from .conftest import REPO, new_workdir, snakemake
 
 
 def test_catalog_and_audio(finished_demo):
@@ -34,7 +36,7 @@ def test_report_registers_every_category(finished_demo):
     snakemake(finished_demo, "--report", str(report))
     html = report.read_text(encoding="utf-8", errors="replace")
     for category in ["Metrics", "Baselines", "Representations", "Relevance maps by case", "Relevance statistics",
-                     "Alignment"]:
+                     "Alignment", "Relevance maps of every explainer", "Explanation checks"]:
         assert category in html, category
     assert "comparisons.tsv" in html and "summary.tsv" in html
 
@@ -48,6 +50,7 @@ def test_study_outputs_exist_and_agree(finished_demo):
     assert set(cases["case"]) <= set("OXAB")
     for session in cases["session_id"]:
         assert (results / "figures" / "rollout" / f"{session}.png").stat().st_size > 10_000
+        assert (results / "figures" / "explanations" / f"{session}.png").stat().st_size > 10_000
     summary = pd.read_csv(results / "metrics" / "summary.tsv", sep="\t")
     models = {"ast_freeze", "ast_finetuned", "age_only", "sex_only", "egemaps_svm", "egemaps_logreg", "praat_logreg"}
     assert set(summary["model"]) == models and set(summary["split"]) == {"test", "dev"}
@@ -62,3 +65,27 @@ def test_study_outputs_exist_and_agree(finished_demo):
     assert set(features["session_id"]) == set(split["session_id"])
     accuracy = pd.read_csv(results / "alignment" / "accuracy.tsv", sep="\t").set_index("phone")
     assert accuracy.loc["overall", "n"] > 0
+
+
+def test_every_explainer_has_its_maps_statistics_and_checks(finished_demo):
+    results = finished_demo / "results"
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    methods, models = config["explain"]["methods"], ["ast_freeze", "ast_finetuned"]
+    test = set(pd.read_parquet(results / "split" / "split.parquet").query("split == 'test'")["session_id"])
+    for method in methods:
+        for model in models:
+            with np.load(results / "maps" / method / f"{model}.npz", allow_pickle=False) as maps:
+                assert {int(name.split(".")[0]) for name in maps.files} == test, (method, model)
+        for table in ("phones", "spread", "energy"):
+            assert (results / "relevance" / method / f"{table}.tsv").stat().st_size > 0, (method, table)
+    expected = {(m, model) for m in methods for model in models}
+    for check in ("localisation", "deletion", "randomisation"):
+        table = pd.read_csv(results / "explanations" / f"{check}.tsv", sep="\t")
+        assert set(zip(table["method"], table["model"])) == expected, check
+        assert (results / "figures" / "explanations" / f"{check}.png").stat().st_size > 10_000
+    randomisation = pd.read_csv(results / "explanations" / "randomisation.tsv", sep="\t")
+    assert randomisation.groupby(["method", "model"])["passed"].nunique().eq(1).all()
+    effects = pd.read_csv(results / "explanations" / "phone_effects.tsv", sep="\t")
+    assert set(effects["model"]) == set(models) and effects["study"].any()
+    occlusion = pd.read_parquet(results / "explanations" / "occlusion" / "ast_finetuned.parquet")
+    assert set(occlusion["session_id"]) <= test and len(occlusion) > 0

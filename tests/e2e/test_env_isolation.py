@@ -78,7 +78,8 @@ def test_the_workflow_runs_with_each_rule_in_its_own_env(envs, tmp_path):
     assert done.returncode == 0, done.output[-6000:] + job_logs(workdir)[-6000:]
     results = workdir / "results"
     for path in ["catalog/sessions.parquet", "alignment/failed.tsv", "split/split.parquet",
-                 "metrics/summary.tsv", "representations/probes.tsv", "relevance/phones.tsv"]:
+                 "metrics/summary.tsv", "representations/probes.tsv", "relevance/rollout/phones.tsv",
+                 "explanations/deletion.tsv", "explanations/randomisation.tsv"]:
         assert (results / path).is_file(), path
     assert list((results / "figures" / "rollout").glob("*.png"))
     activated = {line.split(":", 1)[1].strip() for line in done.output.splitlines() if "Activating conda environment:" in line}

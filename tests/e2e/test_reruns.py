@@ -253,9 +253,9 @@ def test_adding_a_recording_runs_its_own_jobs_and_the_steps_over_all(demo):
     assert per_recording == {(rule, f"session={new_id}") for rule in PER_RECORDING}
     # The steps over all recordings see one more input file; no per-recording output does.
     changed = input_changed(demo)
-    over_all = {"results/checkpoint/base", "results/alignment/failed.tsv", "results/relevance/phones.tsv"}
+    over_all = {"results/checkpoint/base", "results/alignment/failed.tsv", "results/relevance/rollout/phones.tsv"}
     for model in ("ast_freeze", "ast_finetuned"):
-        over_all |= {f"results/models/{model}", f"results/rollout/{model}.npz"}
+        over_all |= {f"results/models/{model}", f"results/maps/rollout/{model}.npz"}
     assert over_all <= changed, sorted(over_all - changed)
     per_recording_outputs = re.compile(r"results/(audio|alignment|alignment/status)/\d+\.(wav|TextGrid|json)")
     assert not {f for f in changed if per_recording_outputs.fullmatch(f)}, sorted(changed)

@@ -6,7 +6,7 @@ from svd_explain.relevance import write_energy
 
 write_energy(
     models=snakemake.params.models,
-    npz_paths=snakemake.input.rollouts,
+    npz_paths=snakemake.input.maps,
     split_path=snakemake.input.split,
     table_path=snakemake.output.table,
     recordings_path=snakemake.output.recordings,

@@ -6,7 +6,7 @@ from svd_explain.relevance import write_phone_relevance
 
 write_phone_relevance(
     models=snakemake.params.models,
-    npz_paths=snakemake.input.rollouts,
+    npz_paths=snakemake.input.maps,
     split_path=snakemake.input.split,
     alignment_dir=snakemake.params.alignment_dir,
     status_dir=snakemake.params.status_dir,

@@ -6,7 +6,7 @@ from svd_explain.relevance import write_spread
 
 write_spread(
     models=snakemake.params.models,
-    npz_paths=snakemake.input.rollouts,
+    npz_paths=snakemake.input.maps,
     split_path=snakemake.input.split,
     pair=snakemake.params.pair,
     table_path=snakemake.output.table,

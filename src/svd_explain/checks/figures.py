@@ -79,7 +79,7 @@ def randomisation_figure(table_path, out_path, dpi=150):
                     label=f"{method} ({verdict})")
         ax.axhline(table["max_correlation"].iloc[0], color="grey", lw=0.8, ls="--")
         ax.set_title(model, fontsize=8)
-        ax.set_xlabel("encoder layers re-initialised (from the top; the head always)", fontsize=8)
+        ax.set_xlabel("layers re-initialised from the top (and the head)", fontsize=8)
         ax.legend(fontsize=7)
     axes[0, 0].set_ylabel("Spearman ρ with the trained model's maps", fontsize=8)
     fig.suptitle("Randomisation: maps should change when what the model learnt is destroyed", fontsize=9)
