@@ -1,4 +1,3 @@
-import json
 
 import numpy as np
 import pandas as pd
@@ -210,3 +209,34 @@ def test_statistics_refuse_missing_maps(study):
     with pytest.raises(KeyError, match="no relevance map for 5 test recording"):
         relevance.write_energy(["m"], [study / "partial.npz"], study / "split.parquet", study / "e.tsv",
                                study / "e.parquet")
+
+
+def test_signed_maps_count_their_positive_part_and_maps_without_it_are_left_out(study):
+    """Phone occlusion's maps: signed, and NaN where a recording had no usable alignment."""
+    out = study / "out"
+    with np.load(study / "finetuned.npz") as maps:
+        arrays = dict(maps)
+    arrays["1.relevance"] = -np.abs(arrays["1.relevance"])  # every phone speaks against "pathological"
+    arrays["2.relevance"] = np.full_like(arrays["2.relevance"], np.nan)
+    signed = arrays["4.relevance"].copy()
+    signed[:, :40] = -50.0  # a large negative part must not pull the positive /ɔ/ down
+    arrays["4.relevance"] = signed
+    np.savez(study / "signed.npz", **arrays)
+    relevance.write_phone_relevance(["signed"], [study / "signed.npz"], study / "split.parquet", study / "alignment",
+                                    study / "alignment" / "status", out / "phones.tsv", out / "excluded.tsv",
+                                    resamples=50)
+    table = pd.read_csv(out / "phones.tsv", sep="\t")
+    assert (table.loc[table["rank"] == 1, "phone"] == "ɔ").all()
+    # Left: 4 and 6 (pathological); 1 and 2 by their maps, 3 and 5 by their alignments.
+    assert set(table["class"]) == {"pathological"} and set(table["n_recordings"]) == {2}
+    excluded = pd.read_csv(out / "excluded.tsv", sep="\t").set_index("session_id")["reason"]
+    assert excluded[1] == "signed: map without positive relevance" and excluded[2] == "signed: map without values"
+    relevance.write_spread(["signed", "finetuned"], [study / "signed.npz", study / "finetuned.npz"],
+                           study / "split.parquet", ["finetuned", "signed"], out / "spread.tsv", out / "spread.parquet",
+                           resamples=50)
+    spread = pd.read_parquet(out / "spread.parquet")
+    assert set(spread.loc[spread["model"] == "signed", "session_id"]) == {3, 4, 5, 6}
+    assert spread["entropy"].between(0, 1).all()
+    relevance.write_energy(["signed"], [study / "signed.npz"], study / "split.parquet", out / "energy.tsv",
+                           out / "energy.parquet", resamples=50)
+    assert pd.read_csv(out / "energy.tsv", sep="\t")["n"].tolist() == [4]

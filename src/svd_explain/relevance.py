@@ -1,7 +1,11 @@
 """The study's claims about the relevance maps, as numbers (test recordings only).
 
 Every map is first normalised to sum 1 over its cells (cells no patch covers, NaN in the
-rollout file, are left out), so that each recording weighs the same.
+rollout file, are left out), so that each recording weighs the same. Of a signed map (phone
+occlusion, Integrated Gradients, the class-specific attention relevance) only the positive part
+counts, the evidence for the explained class, as in the explanation checks; a map with no
+positive cell, or with no value at all (phone occlusion of a recording without a usable
+alignment), says nothing here: it is left out of every statistic and the log counts it.
 
 - Phones: the relevance of each frame (its column of the normalised map) times the number of
   frames, so that 1 is the recording's average frame; per phone occurrence the mean over the
@@ -75,6 +79,33 @@ def iter_maps(npz_path, sessions):
             yield session, maps[f"{session}.relevance"].astype(np.float64), maps[f"{session}.fbank"]
 
 
+def unusable_map_reason(relevance) -> str | None:
+    """Why a map cannot enter the statistics (None when it can)."""
+    if not np.isfinite(relevance).any():
+        return "map without values"
+    if not (relevance > 0).any():
+        return "map without positive relevance"
+    return None
+
+
+def iter_usable_maps(npz_path, sessions, model, skipped: list):
+    """iter_maps without the maps unusable_map_reason rejects; each of those is appended to
+    `skipped` as {model, session_id, reason}."""
+    for session, relevance, fbank in iter_maps(npz_path, sessions):
+        reason = unusable_map_reason(relevance)
+        if reason is None:
+            yield session, relevance, fbank
+        else:
+            skipped.append({"model": model, "session_id": session, "reason": reason})
+
+
+def log_skipped(skipped, statistic):
+    for (model, reason), group in pd.DataFrame(skipped, columns=["model", "session_id", "reason"]).groupby(
+            ["model", "reason"]):
+        log.warning("%s: %d test recording(s) left out of the %s statistics: %s, e.g. %s",
+                    model, len(group), statistic, reason, group["session_id"].tolist()[:5])
+
+
 def padding_shares(npz_path, sessions):
     """{session: share of the uncropped map's mass on padding frames} from a map file."""
     with np.load(npz_path, allow_pickle=False) as maps:
@@ -86,11 +117,12 @@ def padding_shares(npz_path, sessions):
 
 
 def normalised(relevance):
-    """The map divided by its sum over covered cells (NaN cells stay NaN)."""
-    total = np.nansum(relevance)
+    """The map's positive part divided by its sum over covered cells (NaN cells stay NaN)."""
+    positive = np.where(relevance < 0, 0.0, relevance)
+    total = np.nansum(positive)
     if not np.isfinite(total) or total <= 0:
         raise ValueError("relevance map without positive mass")
-    return relevance / total
+    return positive / total
 
 
 # --- phones ---------------------------------------------------------------------------------
@@ -212,14 +244,16 @@ def write_phone_relevance(models, npz_paths, split_path, alignment_dir, status_d
     if not aligned:
         raise ValueError("no aligned test recording: no phone statistics")
     meta = test.set_index("session_id")
-    rows, frameless = [], 0
+    rows, frameless, skipped = [], 0, []
     for model, npz_path in zip(models, npz_paths, strict=True):
-        for session, relevance, _ in iter_maps(npz_path, sorted(aligned)):
+        for session, relevance, _ in iter_usable_maps(npz_path, sorted(aligned), model, skipped):
             phone_rows = phone_relevance(relevance, *aligned[session])
             frameless += len(aligned[session][1]) - len(phone_rows)
             for row in phone_rows:
                 rows.append({"model": model, "session_id": session, "speaker_id": meta.at[session, "speaker_id"],
                              "class": CLASS_NAMES[int(meta.at[session, "label"])], **row})
+    log_skipped(skipped, "phone")
+    excluded += [{"session_id": row["session_id"], "reason": f"{row['model']}: {row['reason']}"} for row in skipped]
     if frameless:
         log.info("%d phone occurrences shorter than a frame hop hold no frame and are left out", frameless // len(models))
     occurrences = pd.DataFrame(rows)
@@ -331,12 +365,13 @@ def write_spread(models, npz_paths, split_path, pair, table_path, recordings_pat
     if missing:
         raise ValueError(f"the compared models {sorted(missing)} have no rollout")
     test = recordings_with_maps(split_path, npz_paths)
-    rows = []
+    rows, skipped = [], []
     for model, npz_path in zip(models, npz_paths, strict=True):
         padding = padding_shares(npz_path, test["session_id"])
-        for session, relevance, _ in iter_maps(npz_path, test["session_id"]):
+        for session, relevance, _ in iter_usable_maps(npz_path, test["session_id"], model, skipped):
             rows.append({"model": model, "session_id": session, **spread_measures(relevance),
                          "padding_share": padding[session]})
+    log_skipped(skipped, "spread")
     per_recording = pd.DataFrame(rows).merge(test[["session_id", "speaker_id", "label"]], on="session_id")
     table = spread_table(per_recording, pair, resamples, confidence, seed)
     for path in (table_path, recordings_path):
@@ -381,10 +416,11 @@ def write_energy(models, npz_paths, split_path, table_path, recordings_path, res
                  seed=0):
     """energy.tsv and the per-recording values (parquet)."""
     test = recordings_with_maps(split_path, npz_paths)
-    rows = []
+    rows, skipped = [], []
     for model, npz_path in zip(models, npz_paths, strict=True):
-        for session, relevance, fbank in iter_maps(npz_path, test["session_id"]):
+        for session, relevance, fbank in iter_usable_maps(npz_path, test["session_id"], model, skipped):
             rows.append({"model": model, "session_id": session, **energy_measures(relevance, fbank)})
+    log_skipped(skipped, "energy")
     per_recording = pd.DataFrame(rows).merge(test[["session_id", "speaker_id", "label"]], on="session_id")
     table = energy_table(per_recording, resamples, confidence, seed)
     for path in (table_path, recordings_path):
