@@ -27,6 +27,10 @@ if workflow.is_main_process:
     )
 
 
+# The report's landing text (snakemake --report results/report.html).
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/corpus.smk"
 include: "rules/catalog.smk"
@@ -44,4 +48,5 @@ include: "rules/figures.smk"
 rule all:
     input:
         final_targets,
+        figure_targets,
     default_target: True

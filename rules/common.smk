@@ -155,7 +155,7 @@ def final_targets(wildcards):
         R("split", "split.parquet"),
         *expand(R("predictions", "{model}.parquet"), model=MODELS),
         *evaluate_targets(),
-        *figures_targets(),
+        *explanation_targets(),
     ]
 
 
@@ -269,11 +269,9 @@ def figure_outputs():
     return [png, *pdf]
 
 
-def figures_targets():
-    """Every output of the explainers' maps, the relevance statistics, the figures and the
-    explanation checks, for `rule all` (call it inside an input function: the figure list comes
-    from a checkpoint)."""
-    synthetic = config["corpus"]["source"] == "synthetic"
+def explanation_targets():
+    """Every output of the explainers' maps, the relevance statistics and the explanation
+    checks, for `rule all`."""
     targets = [
         *expand(R("maps", "{method}", "{model}.npz"), method=EXPLAIN_METHODS, model=MODELS),
         *expand(R("relevance", "{method}", "{table}.tsv"), method=EXPLAIN_METHODS, table=("phones", "energy")),
@@ -281,15 +279,25 @@ def figures_targets():
         *expand(R("explanations", "{check}.tsv"), check=explanation_checks()),
         *expand(R("figures", "explanations", "{check}.png"), check=explanation_checks()),
     ]
-    if not HAS_CASE_MODELS:  # evaluate.smk has warned: no cases, so no figures or comparison
+    if not HAS_CASE_MODELS:  # evaluate.smk has warned: no pair to compare
         return targets
-    selection = checkpoints.figure_selection.get().output[0]
-    sessions = read_table(selection)["session_id"]
-    formats = config["figures"]["formats"]
     return [
         *targets,
         *expand(R("relevance", "{method}", "spread.tsv"), method=EXPLAIN_METHODS),
         *expand(R("figures", "relevance", "{method}", "spread.png"), method=EXPLAIN_METHODS),
+    ]
+
+
+def figure_targets(wildcards):
+    """The per-recording figures, for `rule all`. Their list comes from a checkpoint, so this is
+    an input function of its own: while the checkpoint is still to run, Snakemake leaves out
+    only these files and plans everything else."""
+    if not HAS_CASE_MODELS:  # no cases, so no figures
+        return []
+    selection = checkpoints.figure_selection.get().output[0]
+    sessions = read_table(selection)["session_id"]
+    formats = config["figures"]["formats"]
+    return [
         *expand(R("figures", "rollout", "{session}.{ext}"), session=sessions, ext=formats),
         *(expand(R("figures", "explanations", "{session}.{ext}"), session=sessions, ext=formats)
           if len(EXPLAIN_METHODS) > 1 else []),

@@ -33,8 +33,6 @@ rule explanation_maps:
     threads: 4
     resources:
         gpu=GPUS,
-    message:
-        "{wildcards.method} maps of {wildcards.model}; progress in {log}"
     log:
         R("logs", "explanations", "{method}", "{model}.log"),
     benchmark:
@@ -70,8 +68,6 @@ rule occlusion_maps:
     threads: 4
     resources:
         gpu=GPUS,
-    message:
-        "phone occlusion of {wildcards.model}; progress in {log}"
     log:
         R("logs", "explanations", "phone_occlusion", "{model}.log"),
     benchmark:
@@ -254,7 +250,7 @@ rule check_figure:
     output:
         report(
             R("figures", "explanations", "{check}.png"),
-            caption="../report/explanations_{check}.rst",
+            caption="../report/explanations_check_figure.rst",
             category="Explanation checks",
             labels={"check": "{check}", "content": "figure"},
         ),

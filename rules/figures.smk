@@ -2,7 +2,7 @@
 # side, and one with every explainer) and the relevance statistics of every explainer's maps
 # (per phone, spread, against energy; results/relevance/{method}/).
 # Which recordings get a figure is known only once the cases exist: the figure_selection
-# checkpoint writes the chosen sessions, and figures_targets() reads them.
+# checkpoint writes the chosen sessions, and figure_targets() reads them.
 
 
 checkpoint figure_selection:

@@ -23,8 +23,6 @@ rule rollout:
     threads: 4
     resources:
         gpu=GPUS,
-    message:
-        "rollout maps of {wildcards.model}; progress in {log}"
     log:
         R("logs", "explanations", "rollout", "{model}.log"),
     benchmark:
