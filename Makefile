@@ -15,9 +15,11 @@ $(VENV)/.installed: requirements.txt $(wildcard envs/requirements/*.txt)
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-# The whole workflow on the embedded default (config.yaml): synthetic corpus, tiny AST, CPU.
+# The whole workflow on the embedded default (config.yaml): synthetic corpus, tiny AST, CPU;
+# then the report (results/report.html).
 demo: venv
 	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report results/report.html
 
 # Every test, including the end-to-end runs of the real snakemake.
 test: venv
