@@ -2,8 +2,8 @@
 # recordings in the official archive layout and their true phone boundaries
 # (src/svd_explain/synth/). The catalog takes the folder as its corpus when
 # config["corpus"]["source"] is synthetic. The pathology cues it plants (on every phone, or on
-# corpus.synthetic.cue_phones) are listed per recording in results/corpus/cues.parquet (and .tsv).
-import sys
+# corpus.synthetic.cue_phones, checked before the first job by config_checks) are listed per
+# recording in results/corpus/cues.parquet (and .tsv).
 
 SYNTHETIC = config["corpus"]["synthetic"]
 # The synthesizer's modules, without synth/figures.py (redrawing the examples must not
@@ -12,21 +12,6 @@ SYNTHESIZER = [
     f"synth.{module}"
     for module in ("__init__", "corpus", "cues", "phonetics", "recording", "selection", "source", "tract", "voice")
 ]
-
-
-if config["corpus"]["source"] == "synthetic":
-    # Checked before the first job: a cue phone must be a voiced phone of the phrase.
-    sys.path.insert(0, str(SRC))
-    from svd_explain.synth.cues import check_cue_phones
-    from svd_explain.synth.phonetics import phrase_words
-
-    try:
-        check_cue_phones(
-            SYNTHETIC["cue_phones"],
-            phrase_words(BASE / "resources" / "phrase.txt", BASE / "resources" / "lexicon.txt"),
-        )
-    except ValueError as error:
-        raise ValueError(f"corpus.synthetic.cue_phones: {error}") from None
 
 
 rule synthetic_corpus:
@@ -46,6 +31,9 @@ rule synthetic_corpus:
         cue_phones=SYNTHETIC["cue_phones"],
         seed=config["seed"],
     threads: 2
+    # First: it takes every core for a few seconds, then the one-core pretext pretraining runs
+    # beside the per-recording jobs that need the corpus (else it waits for the pretraining).
+    priority: 10
     resources:
         mem_mb=2000,
     log:

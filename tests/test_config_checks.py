@@ -15,7 +15,7 @@ import soundfile
 import yaml
 
 from svd_explain import config_checks
-from svd_explain.config_checks import ConfigError, Problem, check_config, validate
+from svd_explain.config_checks import ConfigError, check_config, validate
 
 ROOT = Path(__file__).resolve().parents[1]
 FAKE_MFA = ROOT / "tests" / "fake_mfa" / "mfa"
@@ -97,6 +97,16 @@ def test_a_schema_error_is_one_line_with_the_key_path(change, key, words):
         assert word in message, message
 
 
+def test_an_overlay_drops_a_model_by_setting_it_to_null():
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["models"]["ast_freeze"] = None
+    validate(config)
+    assert list(config["models"]) == ["ast_finetuned"]
+    config["models"] = {"ast_finetuned": None}
+    with pytest.raises(ConfigError, match="^config models: "):
+        validate(config)
+
+
 def test_validate_fills_in_defaults():
     config = {"corpus": {"source": "synthetic"}}
     validate(config)
@@ -123,6 +133,27 @@ def test_duration_bounds_must_be_ordered(tmp_path):
     config["catalog"].update(min_duration_s=5.0, max_duration_s=2.0)
     message = one_error(check_config(config, tmp_path), "catalog.min_duration_s")
     assert "5.0 is not below catalog.max_duration_s = 2.0" in message and "set min_duration_s below" in message
+
+
+@pytest.mark.parametrize(
+    "cue_phones, words",
+    [(["a", "uː"], "['a'] do not occur in the phrase (its phones: "), (["s"], "['s'] are voiceless"),
+     ([], "cue_phones is empty"), ("some", "must be 'all' or a list of phones")],
+)
+def test_cue_phones_must_be_voiced_phones_of_the_phrase(tmp_path, cue_phones, words):
+    config = default_config()
+    config["corpus"]["synthetic"]["cue_phones"] = cue_phones
+    assert words in one_error(check_config(config, tmp_path), "corpus.synthetic.cue_phones")
+
+
+def test_the_pretext_checkpoint_needs_clips_to_train_on(tmp_path):
+    config = default_config()
+    config["checkpoint"].update(source="pretext")
+    config["checkpoint"]["pretext"].update(clips=40, dev_clips=40)
+    message = one_error(check_config(config, tmp_path), "checkpoint.pretext.dev_clips")
+    assert "40 held-out clips of 40 leave none to train on" in message
+    config["checkpoint"].update(source="tiny")
+    assert errors(check_config(config, tmp_path)) == []
 
 
 # -- the real SVD -------------------------------------------------------------------------------
@@ -385,7 +416,7 @@ def test_the_paper_config_fails_in_seconds_before_any_job(tmp_path, config, key,
     args = ["--configfile", str(ROOT / "config" / "paper.yaml"), str(tmp_path / "override.yaml")]
     done, seconds = dry_run(tmp_path / "work", *args, env=env)
     assert done.returncode != 0
-    lines = [l for l in done.output.splitlines() if l.startswith("config ")]
+    lines = [line for line in done.output.splitlines() if line.startswith("config ")]
     assert len(lines) == 1 and lines[0].startswith(f"config {key}: "), done.output[-3000:]
     for word in words:
         assert word in lines[0]
@@ -417,7 +448,7 @@ def test_a_config_error_stops_the_demo_before_any_job(tmp_path, config, key):
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(config))
     done, seconds = dry_run(tmp_path / "work", "--configfile", str(tmp_path / "bad.yaml"))
     assert done.returncode != 0
-    lines = [l for l in done.output.splitlines() if l.startswith("config ")]
+    lines = [line for line in done.output.splitlines() if line.startswith("config ")]
     assert len(lines) == 1 and lines[0].startswith(f"config {key}: "), done.output[-3000:]
     assert len(done.output.splitlines()) < 15, done.output
     assert seconds < 30

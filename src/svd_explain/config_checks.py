@@ -26,6 +26,7 @@ REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # checkpoint.source values that name an AST the workflow builds itself (rules/train.smk).
 BUILT_CHECKPOINTS = ("tiny", "pretext")
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,19 @@ def schema_problem(error):
 
 def validate(config, schema=SCHEMA):
     """Validate `config` against the schema and fill in its defaults (Snakemake's `validate`);
-    an invalid value raises ConfigError with one line naming the key path."""
+    an invalid value raises ConfigError with one line naming the key path.
+
+    A model set to null is dropped first: Snakemake merges an overlay's dictionaries into
+    config.yaml's, so `models: {ast_freeze: null}` (or `--config models='{ast_freeze: null}'`)
+    is the one way an overlay can remove a model."""
     import jsonschema
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate as snakemake_validate
 
+    models = config.get("models")
+    if isinstance(models, dict):
+        for name in [name for name, settings in models.items() if settings is None]:
+            del models[name]
     try:
         snakemake_validate(config, str(schema))
     except WorkflowError as error:
@@ -401,6 +410,33 @@ def check_results_corpus(config, workdir):
     )]
 
 
+# -- the demo world ------------------------------------------------------------------------------
+
+
+def check_cue_phones(synthetic, resources=RESOURCES):
+    """corpus.synthetic.cue_phones: "all", or voiced phones of the phrase."""
+    from svd_explain.synth.cues import check_cue_phones as check
+    from svd_explain.synth.phonetics import phrase_words
+
+    try:
+        check(synthetic["cue_phones"], phrase_words(resources / "phrase.txt", resources / "lexicon.txt"))
+    except ValueError as error:
+        return [Problem("corpus.synthetic.cue_phones", str(error))]
+    return []
+
+
+def check_pretext(checkpoint):
+    """checkpoint.pretext: the held-out clips must leave clips to train on."""
+    pretext = checkpoint["pretext"]
+    if checkpoint["source"] != "pretext" or pretext["dev_clips"] < pretext["clips"]:
+        return []
+    return [Problem(
+        "checkpoint.pretext.dev_clips",
+        f"{pretext['dev_clips']} held-out clips of {pretext['clips']} leave none to train on; "
+        f"hold out fewer than checkpoint.pretext.clips",
+    )]
+
+
 # -- everything ---------------------------------------------------------------------------------
 
 
@@ -413,7 +449,10 @@ def check_config(config, workdir=".", conda=False, hf_cache=None):
     if config["corpus"]["source"] == "svd":
         found, table = check_session_table(config["corpus"])
         problems += found + check_corpus_root(config["corpus"], table)
+    else:
+        problems += check_cue_phones(config["corpus"]["synthetic"])
     problems += check_checkpoint(config["checkpoint"]["source"], hf_cache)
+    problems += check_pretext(config["checkpoint"])
     problems += check_mfa(config["align"], conda)
     problems += check_env_files(conda)
     if not any(not p.warning for p in problems):
