@@ -105,3 +105,57 @@ def test_explain_refuses_a_bad_recording(tmp_path, model_dirs):
     empty.write_bytes(b"")
     with pytest.raises(BadRecording, match="empty"):
         explain.explain(model_dirs, empty, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def bad_recordings(folder):
+    folder.mkdir()
+    (folder / "empty.wav").write_bytes(b"")
+    (folder / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage")
+    soundfile.write(folder / "silence.wav", np.zeros(48000), 16000)  # 3 s of digital silence
+    soundfile.write(folder / "short.wav", 0.1 * np.sin(np.arange(1600) / 5), 16000)
+    soundfile.write(folder / "nan.wav", np.full(16000, np.nan), 16000, subtype="FLOAT")
+    return {
+        "empty.wav": "empty file", "corrupt.wav": "unreadable or corrupt", "silence.wav": "silent",
+        "short.wav": "too short", "nan.wav": "NaN or infinite", "missing.wav": "no such file or folder",
+    }
+
+
+def test_the_command_refuses_bad_input_in_one_line_with_status_2(tmp_path, model_dirs, capsys):
+    for name, reason in bad_recordings(tmp_path / "bad").items():
+        with pytest.raises(SystemExit) as stopped:
+            explain.main([*map(str, model_dirs), str(tmp_path / "bad" / name), "--out", str(tmp_path / "out")])
+        assert stopped.value.code == 2
+        captured = capsys.readouterr()
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and str(tmp_path / "bad" / name) in lines[0], captured.err
+        assert reason in lines[0] and "Traceback" not in captured.err
+        assert not captured.out
+    with pytest.raises(SystemExit):
+        explain.main([str(tmp_path / "no_model"), str(tmp_path / "bad" / "silence.wav"), "--out", str(tmp_path / "out")])
+    assert f"error: {tmp_path / 'no_model'}: no such file or folder" in capsys.readouterr().err
+
+
+def test_the_aligner_is_the_runs_and_small_models_are_said_to_be_the_demos(tmp_path, model_dirs, capsys, caplog):
+    run = tmp_path / "results"
+    (run / "models").mkdir(parents=True)
+    dirs = [save_tiny_model(run / "models" / "ast_finetuned", 1)]
+    assert explain.run_aligner(dirs) == run / "alignment" / "model"
+    recording = tmp_path / "visit.wav"
+    soundfile.write(recording, soxr.resample(synthetic_session(1), 50000, 16000), 16000)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with caplog.at_level("WARNING"):
+        # run from another folder: the aligner is still looked for beside the models
+        monkeypatch = pytest.MonkeyPatch()
+        monkeypatch.chdir(elsewhere)
+        try:
+            explain.main([str(dirs[0].relative_to(tmp_path).as_posix()).join(["../", ""]), str(recording),
+                          "--out", str(tmp_path / "out"), "--dpi", "60"])
+        finally:
+            monkeypatch.undo()
+    out = capsys.readouterr().out
+    assert "note: ast_finetuned is a small AST (32 wide, 2 layers)" in out and "says nothing about a real voice" in out
+    assert f"no trained aligner at {run / 'alignment' / 'model'}" in caplog.text and "--aligner" in caplog.text
+    summary = json.loads((tmp_path / "out" / "visit.json").read_text())
+    assert summary["notes"] and summary["alignment"]["aligned"] is False
