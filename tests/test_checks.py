@@ -55,6 +55,27 @@ def test_deleting_what_the_model_uses_first_drops_its_probability_sooner():
     assert faithful["random_auc"] == pytest.approx(unfaithful["random_auc"])  # same seeded orders
 
 
+def test_deletion_follows_the_class_the_map_explains():
+    """A recording the model calls healthy, whose frames 10-19 (what the model reads) are deleted
+    first: followed as "pathological", P(pathological) falls sooner than by chance (ratio < 1);
+    followed as the predicted class, P(healthy) rises instead (ratio > 1). The same curve is read
+    for a different class."""
+    from svd_explain.explain_maps import METHODS
+
+    assert set(deletion.EXPLAINED_CLASS) == set(METHODS)
+    inputs = torch.full((1, 50, 8), -0.5)  # evidence −2: healthy predicted
+    relevance = np.zeros((8, 40))
+    relevance[:, 10:20] = 1.0
+    as_pathological, = deletion.deletion(FrameModel(), inputs, [relevance], [40], baseline=-2.0, seed=1,
+                                         explained="pathological")
+    as_predicted, = deletion.deletion(FrameModel(), inputs, [relevance], [40], baseline=-2.0, seed=1)
+    assert as_pathological["predicted"] == 0 and as_pathological["explained_class"] == 1
+    assert as_predicted["explained_class"] == 0
+    assert as_pathological["ratio"] < 1.0 < as_predicted["ratio"]
+    with pytest.raises(ValueError, match="explained must be"):
+        deletion.deletion(FrameModel(), inputs, [relevance], [40], baseline=-2.0, explained="healthy")
+
+
 def test_deletion_steps_remove_the_frames_in_order():
     stack = deletion.deletion_inputs(torch.zeros(6, 2), np.array([4, 1, 0, 2]), baseline=9.0, steps=2)
     assert stack.shape == (3, 6, 2)

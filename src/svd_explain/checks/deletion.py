@@ -1,8 +1,15 @@
 """Deletion faithfulness (Petsiuk et al., RISE, 2018): remove the recording's frames most
-relevant first and follow the model's probability of the class it predicted; compare with the
-same deletion in a random order. If the map shows what the model uses, its order makes the
+relevant first and follow the model's probability of the class the map explains; compare with
+the same deletion in a random order. If the map shows what the model uses, its order makes the
 probability fall sooner: the area under its curve is smaller than the random order's (ratio
 < 1).
+
+The class a map explains (EXPLAINED_CLASS): "pathological" for the explainers that are asked
+about it (attention_pathological; phone occlusion and Integrated Gradients, which attribute the
+log-odds of "pathological"), the class the model predicts for attention_predicted and for
+rollout (class-agnostic: it explains the decision, whichever it is). Following the predicted
+class for a map of evidence *for* "pathological" would, on a recording predicted healthy,
+delete the evidence against the decision first and make a faithful map look unfaithful.
 
 Frames are deleted in STEPS equal steps of the recording's frames (not its padding), by
 setting them to the padding value (the model's "nothing here", occlusion.py); a frame's
@@ -22,6 +29,15 @@ from svd_explain.relevance import speaker_bootstrap_interval
 
 STEPS = 10
 RANDOM_ORDERS = 5
+PATHOLOGICAL = 1
+# Per explainer of explain_maps.METHODS (a test checks they agree): the class its maps explain.
+EXPLAINED_CLASS = {
+    "rollout": "predicted",
+    "attention_pathological": "pathological",
+    "attention_predicted": "predicted",
+    "phone_occlusion": "pathological",
+    "integrated_gradients": "pathological",
+}
 
 
 def deletion_inputs(input_values: torch.Tensor, order: np.ndarray, baseline: float, steps: int = STEPS) -> torch.Tensor:
@@ -41,10 +57,14 @@ def area(curve: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def deletion(model, input_values, relevances, n_frames, baseline, seed=0, steps=STEPS, random_orders=RANDOM_ORDERS):
-    """Per recording of a batch: its predicted class, the probability curve of that class as
-    frames are deleted by relevance and (mean) in random order, their areas and the ratio.
-    `relevances`: the recordings' maps (mel bins × frames, cropped); `n_frames`: their frames."""
+def deletion(model, input_values, relevances, n_frames, baseline, seed=0, steps=STEPS, random_orders=RANDOM_ORDERS,
+             explained="predicted"):
+    """Per recording of a batch: its predicted class, the explained class ("predicted" or
+    "pathological", `explained`), the probability curve of the explained class as frames are
+    deleted by relevance and (mean) in random order, their areas and the ratio. `relevances`:
+    the recordings' maps (mel bins × frames, cropped); `n_frames`: their frames."""
+    if explained not in ("predicted", "pathological"):
+        raise ValueError(f"explained must be 'predicted' or 'pathological', not {explained!r}")
     device = next(model.parameters()).device
     rng = np.random.default_rng(seed)  # an int or a sequence of ints
     results = []
@@ -55,11 +75,12 @@ def deletion(model, input_values, relevances, n_frames, baseline, seed=0, steps=
         stack = torch.cat([deletion_inputs(inputs, order, baseline, steps) for order in orders])
         probabilities = torch.softmax(model(stack.to(device)).logits.double(), dim=-1).cpu().numpy()
         predicted = int(probabilities[0].argmax())
-        curves = probabilities[:, predicted].reshape(len(orders), steps + 1)
+        target = predicted if explained == "predicted" else PATHOLOGICAL
+        curves = probabilities[:, target].reshape(len(orders), steps + 1)
         by_relevance, by_chance = curves[0], curves[1:].mean(axis=0)
         relevance_area, random_area = area(by_relevance), area(by_chance)
         results.append({
-            "predicted": predicted, "curve": by_relevance, "random_curve": by_chance,
+            "predicted": predicted, "explained_class": target, "curve": by_relevance, "random_curve": by_chance,
             "auc": relevance_area, "random_auc": random_area,
             "ratio": relevance_area / random_area if random_area > 0 else float("nan"),
         })
@@ -69,8 +90,9 @@ def deletion(model, input_values, relevances, n_frames, baseline, seed=0, steps=
 def write_deletion(method, model_name, model_dir, map_path, split_path, audio_dir, out_path, splits="test",
                    batch_size=8, device="auto", seed=0):
     """The deletion curves of one model's `method` maps (map file `map_path`) for the recordings
-    of `splits`, into `out_path` (Parquet: method, model, session_id, label, predicted, auc,
-    random_auc, ratio, curve, random_curve, with speaker_id). Recordings whose map has no
+    of `splits`, into `out_path` (Parquet: method, model, session_id, label, predicted,
+    explained_class, auc, random_auc, ratio, curve, random_curve, with speaker_id), following the
+    class EXPLAINED_CLASS names for `method`. Recordings whose map has no
     finite cell are left out."""
     quiet_progress_bars()
     recordings = features.split_recordings(split_path, audio_dir)
@@ -86,7 +108,7 @@ def write_deletion(method, model_name, model_dir, map_path, split_path, audio_di
             relevances = [maps[f"{r.session_id}.relevance"] for r in batch]
             inputs = features.load_inputs([r.wav for r in batch], extractor)
             results = deletion(model, inputs, relevances, [m.shape[1] for m in relevances], padding_value(extractor),
-                               seed=[seed, start])
+                               seed=[seed, start], explained=EXPLAINED_CLASS[method])
             rows += [{"method": method, "model": model_name, "session_id": r.session_id, "speaker_id": r.speaker_id,
                       "label": r.label, **result} for r, result in zip(batch, results)]
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)

@@ -60,7 +60,7 @@ def deletion_figure(curves_path, out_path, dpi=150):
         ax.set_title(method, fontsize=8)
         ax.set_xlabel("share of the frames deleted", fontsize=8)
         ax.legend(fontsize=7)
-    axes[0, 0].set_ylabel("P(predicted class)", fontsize=8)
+    axes[0, 0].set_ylabel("P(explained class)", fontsize=8)
     fig.suptitle("Deletion: most relevant first (solid) against random order (dashed); ratio < 1 is faithful", fontsize=9)
     fig.savefig(out_path, dpi=dpi)
     plt.close(fig)
