@@ -3,7 +3,6 @@
 import functools
 import importlib.util
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -14,25 +13,29 @@ import pandas as pd
 
 RESULTS = config["results"]
 
+
 wildcard_constraints:
     session=r"\d+",
+
 
 BASE = Path(workflow.basedir)
 SRC = BASE / "src"
 PACKAGE = SRC / "svd_explain"
 
 # Every job (local, conda or SLURM) imports the project's package from this checkout.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p
-)
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (str(SRC), os.environ.get("PYTHONPATH", "")) if p))
 
 # The per-recording rules run their entry point (input `entry`, in SCRIPTS) as a plain
 # command, not with script:, whose preamble imports Snakemake into every job: about 80 ms of CPU
 # per job, as much as resampling one recording (benchmarks/workflow_scale.py). The command's
-# Python is the env's under --sdm conda, else the one running Snakemake (not always on the PATH).
+# Python ($SVD_EXPLAIN_PYTHON) is the env's under --sdm conda, else the one running Snakemake
+# (not always on the PATH). An environment variable, not a parameter: where the interpreter lives
+# must not rerun every recording's job.
 SCRIPTS = BASE / "workflow" / "scripts"
-JOB_PYTHON = shlex.quote(
-    "python" if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method else sys.executable
+os.environ.update(
+    SVD_EXPLAIN_PYTHON=(
+        "python" if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method else sys.executable
+    )
 )
 
 
@@ -123,8 +126,11 @@ if _clashes:
 # Everything the metrics, the summary and the comparisons score, and what kind each is.
 EVALUATED = MODELS + BASELINES
 EVALUATED_PATTERN = "|".join(EVALUATED)
-KINDS = {**dict.fromkeys(MODELS, "ast"), **dict.fromkeys(CONFOUND_BASELINES, "confound"),
-         **dict.fromkeys(CLASSICAL_BASELINES, "classical")}
+KINDS = {
+    **dict.fromkeys(MODELS, "ast"),
+    **dict.fromkeys(CONFOUND_BASELINES, "confound"),
+    **dict.fromkeys(CLASSICAL_BASELINES, "classical"),
+}
 FEATURE_SETS = sorted({CLASSICAL_FEATURES[name] for name in CLASSICAL_BASELINES})
 
 
@@ -275,7 +281,9 @@ def explanation_targets():
     targets = [
         *expand(R("maps", "{method}", "{model}.npz"), method=EXPLAIN_METHODS, model=MODELS),
         *expand(R("relevance", "{method}", "{table}.tsv"), method=EXPLAIN_METHODS, table=("phones", "energy")),
-        *expand(R("figures", "relevance", "{method}", "{figure}.png"), method=EXPLAIN_METHODS, figure=("phones", "energy")),
+        *expand(
+            R("figures", "relevance", "{method}", "{figure}.png"), method=EXPLAIN_METHODS, figure=("phones", "energy")
+        ),
         *expand(R("explanations", "{check}.tsv"), check=explanation_checks()),
         *expand(R("figures", "explanations", "{check}.png"), check=explanation_checks()),
     ]
@@ -299,8 +307,11 @@ def figure_targets(wildcards):
     formats = config["figures"]["formats"]
     return [
         *expand(R("figures", "rollout", "{session}.{ext}"), session=sessions, ext=formats),
-        *(expand(R("figures", "explanations", "{session}.{ext}"), session=sessions, ext=formats)
-          if len(EXPLAIN_METHODS) > 1 else []),
+        *(
+            expand(R("figures", "explanations", "{session}.{ext}"), session=sessions, ext=formats)
+            if len(EXPLAIN_METHODS) > 1
+            else []
+        ),
     ]
 
 
@@ -309,6 +320,10 @@ def figure_targets(wildcards):
 EXPLAIN_METHODS = list(config["explain"]["methods"])
 # The explainers the explanation_maps rule computes; rollout and phone occlusion have their own.
 GRADIENT_METHODS = [m for m in EXPLAIN_METHODS if m not in ("rollout", "phone_occlusion")]
+# The method wildcard of explanation_maps: with no gradient method configured it must match
+# nothing (an empty pattern would match rollout's maps too, and clash with the rollout rule).
+GRADIENT_PATTERN = "|".join(GRADIENT_METHODS) or "(?!)"
+
 
 wildcard_constraints:
     method="|".join(EXPLAIN_METHODS),

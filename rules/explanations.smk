@@ -12,15 +12,26 @@
 
 rule explanation_maps:
     wildcard_constraints:
-        method="|".join(GRADIENT_METHODS),
+        method=GRADIENT_PATTERN,
         model=MODEL_PATTERN,
     input:
         model=R("models", "{model}"),
         split=R("split", "split.parquet"),
         audio=all_recordings,
         code=code(
-            "explain_maps", "attention_relevance", "integrated_gradients", "occlusion", "rollout", "ast_model",
-            "features", "frames", "relevance", "intervals", "labels", "textgrids", "align.status",
+            "explain_maps",
+            "attention_relevance",
+            "integrated_gradients",
+            "occlusion",
+            "rollout",
+            "ast_model",
+            "features",
+            "frames",
+            "relevance",
+            "intervals",
+            "labels",
+            "textgrids",
+            "align.status",
         ),
     output:
         R("maps", "{method}", "{model}.npz"),
@@ -52,8 +63,19 @@ rule occlusion_maps:
         split=R("split", "split.parquet"),
         audio=all_recordings,
         code=code(
-            "explain_maps", "attention_relevance", "integrated_gradients", "occlusion", "rollout", "ast_model",
-            "features", "frames", "relevance", "intervals", "labels", "textgrids", "align.status",
+            "explain_maps",
+            "attention_relevance",
+            "integrated_gradients",
+            "occlusion",
+            "rollout",
+            "ast_model",
+            "features",
+            "frames",
+            "relevance",
+            "intervals",
+            "labels",
+            "textgrids",
+            "align.status",
         ),
     output:
         maps=R("maps", "phone_occlusion", "{model}.npz"),
@@ -116,8 +138,19 @@ rule deletion:
         maps=R("maps", "{method}", "{model}.npz"),
         split=R("split", "split.parquet"),
         audio=all_recordings,
-        code=code("checks.deletion", "checks.localisation", "occlusion", "ast_model", "features", "frames",
-                  "relevance", "intervals", "labels", "textgrids", "align.status"),
+        code=code(
+            "checks.deletion",
+            "checks.localisation",
+            "occlusion",
+            "ast_model",
+            "features",
+            "frames",
+            "relevance",
+            "intervals",
+            "labels",
+            "textgrids",
+            "align.status",
+        ),
     output:
         R("explanations", "deletion", "{method}", "{model}.parquet"),
     params:
@@ -139,9 +172,22 @@ rule deletion:
 
 rule deletion_summary:
     input:
-        curves=expand(R("explanations", "deletion", "{method}", "{model}.parquet"), method=EXPLAIN_METHODS, model=MODELS),
-        code=code("checks.deletion", "checks.localisation", "occlusion", "ast_model", "features", "frames",
-                  "relevance", "intervals", "labels", "textgrids", "align.status"),
+        curves=expand(
+            R("explanations", "deletion", "{method}", "{model}.parquet"), method=EXPLAIN_METHODS, model=MODELS
+        ),
+        code=code(
+            "checks.deletion",
+            "checks.localisation",
+            "occlusion",
+            "ast_model",
+            "features",
+            "frames",
+            "relevance",
+            "intervals",
+            "labels",
+            "textgrids",
+            "align.status",
+        ),
     output:
         table=report(
             R("explanations", "deletion.tsv"),
@@ -171,9 +217,22 @@ rule randomisation:
         model=R("models", "{model}"),
         split=R("split", "split.parquet"),
         audio=all_recordings,
-        code=code("checks.randomisation", "explain_maps", "attention_relevance", "integrated_gradients",
-                  "occlusion", "rollout", "ast_model", "features", "frames", "relevance", "intervals", "labels",
-                  "textgrids", "align.status"),
+        code=code(
+            "checks.randomisation",
+            "explain_maps",
+            "attention_relevance",
+            "integrated_gradients",
+            "occlusion",
+            "rollout",
+            "ast_model",
+            "features",
+            "frames",
+            "relevance",
+            "intervals",
+            "labels",
+            "textgrids",
+            "align.status",
+        ),
     output:
         R("explanations", "randomisation", "{method}", "{model}.tsv"),
     params:
@@ -198,10 +257,25 @@ rule randomisation:
 
 rule randomisation_summary:
     input:
-        tables=expand(R("explanations", "randomisation", "{method}", "{model}.tsv"), method=EXPLAIN_METHODS, model=MODELS),
-        code=code("checks.randomisation", "explain_maps", "attention_relevance", "integrated_gradients",
-                  "occlusion", "rollout", "ast_model", "features", "frames", "relevance", "intervals", "labels",
-                  "textgrids", "align.status"),
+        tables=expand(
+            R("explanations", "randomisation", "{method}", "{model}.tsv"), method=EXPLAIN_METHODS, model=MODELS
+        ),
+        code=code(
+            "checks.randomisation",
+            "explain_maps",
+            "attention_relevance",
+            "integrated_gradients",
+            "occlusion",
+            "rollout",
+            "ast_model",
+            "features",
+            "frames",
+            "relevance",
+            "intervals",
+            "labels",
+            "textgrids",
+            "align.status",
+        ),
     output:
         report(
             R("explanations", "randomisation.tsv"),

@@ -31,6 +31,15 @@ def test_nothing_left_to_do_after_the_demo(finished_demo):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+def test_rollout_alone_plans_every_map_with_its_own_rule(finished_demo):
+    """explain.methods [rollout]: no gradient explainer, and no rule but rollout's for its maps."""
+    result = snakemake(finished_demo, "-n", "--cores", "2", "--forcerun", "rollout", "--config",
+                       "explain={methods: [rollout]}", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "Ambiguous" not in output, output[-3000:]
+    assert "rule rollout:" in output and "explanation_maps" not in output
+
+
 def test_report_registers_every_category(finished_demo):
     report = finished_demo / "results" / "report.html"
     snakemake(finished_demo, "--report", str(report))
