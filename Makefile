@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: demo test bench venv envs
+.PHONY: demo test lint bench venv envs
 
 venv: $(VENV)/.installed
 
@@ -24,6 +24,12 @@ demo: venv
 # Every test, including the end-to-end runs of the real snakemake.
 test: venv
 	$(BIN)/python -m pytest
+
+# Style and Snakemake's own checks (CI runs this before the tests): ruff, snakefmt, snakemake --lint.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile rules/
+	$(BIN)/snakemake --lint --directory "$$(mktemp -d)"
 
 # Speed and memory benchmarks; each prints its ratio against a baseline from the same run.
 bench: venv

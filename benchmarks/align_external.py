@@ -51,7 +51,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "src")]
 
 import external_speech  # noqa: E402
 from svd_explain.align.accuracy import boundary_table, distinct_boundaries  # noqa: E402
-from svd_explain.align.status import phones_usable, read_status  # noqa: E402
+from svd_explain.align.status import phones_usable  # noqa: E402
 from svd_explain.audio import resample_recording  # noqa: E402
 from svd_explain.textgrids import read_alignment  # noqa: E402
 

@@ -184,7 +184,7 @@ def main():
             rollout.direct_rollout(attentions), model.config), device)
         hooked_s, hooked_map = timed(lambda: hooked_maps_from_attentions(attentions, model.config), device)
         difference = ((hooked_map - direct_map).abs() / direct_map.nanmean()).nan_to_num().max().item()
-        del attentions
+        attentions = None  # freed before the timings below (the lambdas above have run)
         per = len(batches[0])
         print(f"\n1. rollout alone (same forward pass), per recording: direct {1000 * direct_s / per:.0f} ms, "
               f"hooks {1000 * hooked_s / per:.1f} ms: {direct_s / hooked_s:.0f}x faster "

@@ -17,5 +17,5 @@ rule resample:
     conda:
         "../envs/audio.yaml"
     shell:
-        "{JOB_PYTHON} {input.entry:q} --recording {input.recording:q} --output {output:q}"
+        '"$SVD_EXPLAIN_PYTHON" {input.entry:q} --recording {input.recording:q} --output {output:q}'
         " --sample-rate {params.sample_rate} --rebuild-nsp-sizes {params.rebuild_nsp_sizes} --log {log:q}"

@@ -82,7 +82,17 @@ rule relevance_phones:
 rule relevance_phones_figure:
     input:
         table=R("relevance", "{method}", "phones.tsv"),
-        code=code("relevance_figures", "relevance", "figures", "cases", "frames", "labels", "intervals", "textgrids", "align.status"),
+        code=code(
+            "relevance_figures",
+            "relevance",
+            "figures",
+            "cases",
+            "frames",
+            "labels",
+            "intervals",
+            "textgrids",
+            "align.status",
+        ),
     output:
         report(
             R("figures", "relevance", "{method}", "phones.png"),
@@ -135,13 +145,27 @@ rule relevance_spread_figure:
     input:
         table=R("relevance", "{method}", "spread.tsv"),
         recordings=R("relevance", "{method}", "spread.parquet"),
-        code=code("relevance_figures", "relevance", "figures", "cases", "frames", "labels", "intervals", "textgrids", "align.status"),
+        code=code(
+            "relevance_figures",
+            "relevance",
+            "figures",
+            "cases",
+            "frames",
+            "labels",
+            "intervals",
+            "textgrids",
+            "align.status",
+        ),
     output:
         report(
             R("figures", "relevance", "{method}", "spread.png"),
             caption="../report/relevance_spread_figure.rst",
             category="Relevance statistics",
-            labels={"method": "{method}", "model": " | ".join(FIGURE_MODELS), "content": "spread of the maps (figure)"},
+            labels={
+                "method": "{method}",
+                "model": " | ".join(FIGURE_MODELS),
+                "content": "spread of the maps (figure)",
+            },
         ),
     params:
         pair=FIGURE_MODELS,
@@ -185,7 +209,17 @@ rule relevance_energy:
 rule relevance_energy_figure:
     input:
         recordings=R("relevance", "{method}", "energy.parquet"),
-        code=code("relevance_figures", "relevance", "figures", "cases", "frames", "labels", "intervals", "textgrids", "align.status"),
+        code=code(
+            "relevance_figures",
+            "relevance",
+            "figures",
+            "cases",
+            "frames",
+            "labels",
+            "intervals",
+            "textgrids",
+            "align.status",
+        ),
     output:
         report(
             R("figures", "relevance", "{method}", "energy.png"),

@@ -9,8 +9,15 @@
 rule pretext_checkpoint:
     input:
         code=code(
-            "pretrain", "ast_model", "features", "train", "textgrids",
-            *(f"synth.{m}" for m in ("__init__", "pretext", "recording", "source", "tract", "voice", "phonetics", "cues")),
+            "pretrain",
+            "ast_model",
+            "features",
+            "train",
+            "textgrids",
+            *(
+                f"synth.{m}"
+                for m in ("__init__", "pretext", "recording", "source", "tract", "voice", "phonetics", "cues")
+            ),
         ),
     output:
         directory(R("checkpoint", "pretext")),

@@ -167,7 +167,9 @@ def build_env(name, python, pip, requirements, cache=CACHE, log=print):
             return target
         shutil.rmtree(target, ignore_errors=True)
         log(f"building env {name} in {target} ({len(requirements)} requirements)")
-        run = lambda *args: subprocess.run(args, check=True, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+        def run(*args):
+            return subprocess.run(args, check=True, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+
         try:
             run(base_python(python), "-m", "venv", str(target))
             env_python = str(target / "bin" / "python")

@@ -16,7 +16,7 @@ from svd_explain.align.accuracy import accuracy_table
 from svd_explain.align.aligner import Aligner, MODEL_FORMAT, chain_viterbi
 from svd_explain.align.classes import class_runs, phone_classes, tying
 from svd_explain.align.hmm import GmmHmm, Lang, segments_to_alignment
-from svd_explain.align.lexicon import pronounce, read_lexicon, read_transcript
+from svd_explain.align.lexicon import pronounce, read_lexicon
 from svd_explain.align.recording import align_recording
 from svd_explain.align.training import DegenerateTraining, train_aligner
 from svd_explain.audio import resample_recording

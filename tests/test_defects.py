@@ -5,7 +5,6 @@ repaired, or excluded with a reason; the data folder is never written to."""
 import hashlib
 
 import numpy as np
-import pandas as pd
 import pytest
 import soundfile
 from scipy.signal import lfilter

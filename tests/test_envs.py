@@ -125,7 +125,7 @@ def workflow_rules(configfile, workdir):
         timeout=300,
         env=real_world(workdir),
     )
-    lines = [l for l in done.stdout.splitlines() if l.startswith("RULES-JSON ")]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RULES-JSON ")]
     assert done.returncode == 0 and lines, f"loading the workflow failed:\n{done.stderr[-5000:]}"
     return json.loads(lines[-1].removeprefix("RULES-JSON "))
 
@@ -242,7 +242,7 @@ def test_env_pins_are_the_virtualenvs(path):
 
 
 def conda_forge_versions():
-    rows = [l.split("\t") for l in (ENVS / "conda-forge.tsv").read_text().splitlines() if l and not l.startswith("#")]
+    rows = [line.split("\t") for line in (ENVS / "conda-forge.tsv").read_text().splitlines() if line and not line.startswith("#")]
     return {(name, version) for name, version, _ in rows[1:]}
 
 

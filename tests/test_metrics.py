@@ -100,19 +100,6 @@ def write_model(tmp_path, name, split, predictions, kind="ast", resamples=200, s
     return paths
 
 
-def test_resampled_metrics_equal_scikit_learn_with_weights():
-    rng = np.random.default_rng(1)
-    label = rng.integers(0, 2, 80)
-    score = np.round(rng.random(80), 1)  # many ties
-    pred = (score > 0.4).astype(int)
-    weights = speaker_bootstrap_weights(rng.integers(0, 30, 80), 50, rng)
-    auc = resampled_metric("auc", weights, label, score, pred)
-    uar = resampled_metric("uar", weights, label, score, pred)
-    for row in range(50):
-        assert auc[row] == pytest.approx(roc_auc_score(label, score, sample_weight=weights[row]))
-        assert uar[row] == pytest.approx(balanced_accuracy_score(label, pred, sample_weight=weights[row]))
-
-
 def test_intervals_contain_the_point_estimate_and_state_their_method_and_n():
     split = make_split_table(200)
     result = evaluate_predictions(make_predictions(split), split, resamples=300, seed=3)

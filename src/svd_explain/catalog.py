@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from svd_explain.audio import BadRecording, check_recording
-from svd_explain.defects import DEFECTS_TABLE, REPAIRS, is_repaired_copy, phrase_voice, read_known_defects
+from svd_explain.defects import DEFECTS_TABLE, REPAIRS, phrase_voice, read_known_defects
 
 log = logging.getLogger(__name__)
 

@@ -90,25 +90,6 @@ def embedding_maps(embeddings, perplexity_max=30, seed=13):
     return {"PCA": pca, "t-SNE": tsne}
 
 
-def tsne_perplexity(n, maximum):
-    """The t-SNE perplexity for n points: at most `maximum`, and at most (n − 1) / 3, the
-    usual bound below which each point still has about 3 × perplexity neighbours."""
-    return float(max(1.0, min(maximum, (n - 1) / 3)))
-
-
-def embedding_maps(embeddings, perplexity_max=30, seed=13):
-    """{"PCA": n × 2, "t-SNE": n × 2} of the standardised embeddings (t-SNE initialised from PCA)."""
-    n = len(embeddings)
-    if n < 3:
-        raise ValueError(f"{n} embedding(s): a 2-D map needs at least 3")
-    standardised = StandardScaler().fit_transform(embeddings)
-    pca = PCA(n_components=2, random_state=seed).fit_transform(standardised)
-    tsne = TSNE(
-        n_components=2, perplexity=tsne_perplexity(n, perplexity_max), init="pca", random_state=seed,
-    ).fit_transform(standardised)
-    return {"PCA": pca, "t-SNE": tsne}
-
-
 def probe_targets(meta):
     """{target: (session mask, 0/1 labels of those sessions)}: sex (male = 1) and pathology
     (pathological = 1) over all sessions; organic vs non-organic (organic = 1) over the

@@ -208,6 +208,6 @@ def test_invalid_config_values_name_the_key_and_the_allowed_values(tmp_path, ove
     result = snakemake(new_workdir(tmp_path / "cfg"), "-n", "--config", override, check=False)
     assert result.returncode != 0
     message = result.stdout + result.stderr
-    line = next((l for l in message.splitlines() if l.startswith("config ")), "")
+    line = next((line for line in message.splitlines() if line.startswith("config ")), "")
     assert line.startswith(key) and allowed in line, message[-2000:]
     assert "Failed validating" not in message

@@ -9,7 +9,6 @@ stand-in mfa in tests/test_align_mfa.py."""
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
