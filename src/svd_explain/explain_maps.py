@@ -9,7 +9,7 @@ The explainers (`METHODS`):
   attention_pathological   gradient-weighted attention relevance (attention_relevance.py) for
                            "pathological", whatever the model predicts
   attention_predicted      the same for the class the model predicts
-  phone_occlusion          the change in log-odds when each aligned phone is removed
+  phone_occlusion          the log-odds lost when each aligned phone is removed
                            (occlusion.py); it also writes its effect table
   integrated_gradients     Integrated Gradients from the padding value (integrated_gradients.py)
 

@@ -9,20 +9,28 @@ from .conftest import REPO, new_workdir, snakemake
 
 
 @pytest.mark.parametrize(
-    "override, key, says",
+    "change, key, says",
     [
-        ("corpus={synthetic: {cue_phones: [a, uː]}}", "corpus.synthetic.cue_phones", "['a'] do not occur in the phrase (its phones: "),
-        ("corpus={synthetic: {cue_phones: [s]}}", "corpus.synthetic.cue_phones", "['s'] are voiceless"),
-        ("checkpoint={pretext: {clips: 40, dev_clips: 40}}", "checkpoint.pretext.dev_clips", "40 held-out clips of 40 leave none"),
+        ({"corpus": {"synthetic": {"cue_phones": ["a", "uː"]}}}, "corpus.synthetic.cue_phones",
+         "['a'] do not occur in the phrase (its phones: "),
+        ({"corpus": {"synthetic": {"cue_phones": ["s"]}}}, "corpus.synthetic.cue_phones", "['s'] are voiceless"),
+        ({"checkpoint": {"pretext": {"clips": 40, "dev_clips": 40}}}, "checkpoint.pretext.dev_clips",
+         "40 held-out clips of 40 leave none"),
     ],
 )
-def test_a_bad_cue_or_pretext_setting_stops_before_the_first_job(tmp_path, override, key, says):
-    result = snakemake(new_workdir(tmp_path / "cfg"), "-n", "--config", override, check=False)
+def test_a_bad_cue_or_pretext_setting_stops_before_the_first_job(tmp_path, change, key, says):
+    # In the config file, not --config: Snakemake reads the numbers of a --config value as text.
+    workdir = new_workdir(tmp_path / "cfg")
+    config = yaml.safe_load((workdir / "tiny.yaml").read_text(encoding="utf-8"))
+    for section, values in change.items():
+        config[section] = {**config.get(section, {}), **values}
+    (workdir / "tiny.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    result = snakemake(workdir, "-n", check=False)
     assert result.returncode != 0
     message = result.stdout + result.stderr
     line = next((line for line in message.splitlines() if line.startswith(f"config {key}:")), "")
     assert says in line, message[-2000:]
-    assert not (tmp_path / "cfg" / "results").exists()
+    assert not (workdir / "results").exists()
 
 
 REPRODUCED = [

@@ -103,7 +103,7 @@ def phone_effects_figure(table_path, out_path, dpi=150):
             [rows["mean_effect"] - rows["ci_low"], rows["ci_high"] - rows["mean_effect"]])), fmt="none", color="k", lw=0.8)
         ax.axhline(0, color="grey", lw=0.6)
         ax.set_ylabel("Δ log-odds", fontsize=8)
-        ax.set_title(f"{model}: removing a phone moves the log-odds of 'pathological' by (red: the study's phones)",
+        ax.set_title(f"{model}: log-odds of 'pathological' with the phone minus without it (red: the study's phones)",
                      fontsize=8)
         ax.set_xticks(x, [f"{p}\n{w}" for p, w in zip(rows["phone"], rows["word"])], fontsize=7)
     fig.savefig(out_path, dpi=dpi)
