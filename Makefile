@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CORES ?= 2
 
-.PHONY: demo test lint bench venv envs
+.PHONY: demo test lint bench venv envs rulegraph
 
 venv: $(VENV)/.installed
 
@@ -38,3 +38,7 @@ bench: venv
 # After editing envs/requirements/<env>.txt: rewrite the pip list of envs/<env>.yaml from it.
 envs:
 	PYTHONPATH=src python3 -m svd_explain.envfiles
+
+# docs/rulegraph.svg, the README's picture of the workflow, from the finished demo in results/.
+rulegraph: venv
+	$(BIN)/snakemake --rulegraph --quiet | dot -Tsvg > docs/rulegraph.svg
