@@ -3,15 +3,23 @@
 The study starts from `MIT/ast-finetuned-audioset-10-10-0.4593`, an AST trained to tag AudioSet
 clips (multi-label). Without it, `ast_freeze` would train a head on a random backbone. Here the
 workflow builds its own pretrained checkpoint: the tiny AST (checkpoint.tiny) learns to tag
-synthetic babble clips by random healthy speakers who are not the corpus's (synth/pretext.py)
-with the speaker's sex and the vowels that occur, a multi-label task like AudioSet's, with the
-transformers Trainer. The result is a `save_pretrained` folder with the tagging head and its
-feature extractor, which the base checkpoint then loads through the same `from_pretrained`
-path as the real checkpoint (ast_model.load_model).
+synthetic babble clips by random speakers who are not the corpus's (synth/pretext.py) with the
+speaker's sex, the vowels that occur and the voice quality of the whole clip, a multi-label
+task like AudioSet's, with the transformers Trainer. The result is a `save_pretrained` folder
+with the tagging head and its feature extractor, which the base checkpoint then loads through
+the same `from_pretrained` path as the real checkpoint (ast_model.load_model).
+
+Why voice quality is among the tags: with sex and vowels only, the frozen features hardly
+encode the texture of a voice (in development, with the cue on /uː ə m ʁ v/ at scale 5, a
+linear probe of the frozen tokens at the cue phones scored test AUC 0.71 where one on the
+log-mel input at the same places scored 0.94), and the fine-tuned tiny AST hardly learnt a cue
+confined to short phones from a few hundred recordings. The tags are for the
+whole clip, so the stand-in is never told that a voice can change within an utterance, nor
+about pathology.
 
 Outputs in the folder besides the model: history.tsv (per epoch: train_loss, eval_loss,
-eval_sex_accuracy, eval_vowel_auc on held-out pretext clips, learning_rate) and
-learning_curve.png.
+eval_sex_accuracy, eval_vowel_auc, eval_quality_auc on held-out pretext clips, learning_rate)
+and learning_curve.png.
 """
 import functools
 import logging
