@@ -14,7 +14,13 @@ delete the evidence against the decision first and make a faithful map look unfa
 Frames are deleted in STEPS equal steps of the recording's frames (not its padding), by
 setting them to the padding value (the model's "nothing here", occlusion.py); a frame's
 relevance is the map's positive part summed over the mel bins (localisation.frame_relevance).
-The random baseline is the mean over RANDOM_ORDERS orders drawn from a seeded generator."""
+The random baseline is the mean over RANDOM_ORDERS orders drawn from a seeded generator.
+
+Not quantus's RegionPerturbation or Selectivity (quantus is not among the pinned packages):
+the question here is whole frames of time set to the model's own padding value, in the order
+of a map reduced to frames, against seeded random orders, summarised with speaker-bootstrap
+intervals; the few lines below do exactly that and are tested on a model whose evidence is
+known (tests/test_checks.py)."""
 from pathlib import Path
 
 import numpy as np

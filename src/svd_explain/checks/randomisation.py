@@ -6,7 +6,12 @@ what the model learnt.
 
 The comparison is Spearman's rank correlation over the cells of a map (the cells every patch
 covers); a method fails the check when its mean correlation with the fully randomised model
-(head and every layer re-initialised) is still above MAX_RANDOMISED_CORRELATION."""
+(head and every layer re-initialised) is still above MAX_RANDOMISED_CORRELATION.
+
+Not quantus's ModelParameterRandomisation (quantus is not among the pinned packages): the
+explainers are the workflow's own (explain_maps), run exactly as for the study's maps, and
+re-initialising the AST's head and then its layers from the top down is a few lines
+(randomised)."""
 import copy
 
 import numpy as np
