@@ -61,8 +61,8 @@ def main():
         n = len(sessions)
         audio = [str(tmp / "results" / "audio" / f"{s}.wav") for s in sessions]
         features = [str(tmp / "results" / "features" / "recordings" / f"{s}.json") for s in sessions]
-        resample_s = run(workflow + ["--cores", str(options.cores), *audio], ROOT)
-        features_s = run(workflow + ["--cores", str(options.cores), *features], ROOT)
+        resample_s, resample_cpu = run(workflow + ["--cores", str(options.cores), *audio], ROOT)
+        features_s, features_cpu = run(workflow + ["--cores", str(options.cores), *features], ROOT)
         written = len(list((tmp / "results" / "features" / "recordings").glob("*.json")))
         if written != n:
             raise RuntimeError(f"the feature stage wrote {written} of {n} recordings")
@@ -78,9 +78,9 @@ def main():
         features_one = (time.perf_counter() - start) / len(timed)
 
         print(f"resample stage, {n} recordings through snakemake --cores {options.cores}: {resample_s:.1f} s "
-              f"({resample_s / n * 1000:.0f} ms per recording)")
+              f"({resample_s / n * 1000:.0f} ms per recording), CPU {resample_cpu:.0f} s")
         print(f"feature stage, {n} recordings through snakemake --cores {options.cores}: {features_s:.1f} s "
-              f"({features_s / n * 1000:.0f} ms per recording)")
+              f"({features_s / n * 1000:.0f} ms per recording), CPU {features_cpu:.0f} s")
         print(f"feature stage / resample stage = {features_s / resample_s:.2f} "
               f"(added per recording: {(features_s - resample_s) / n * 1000:.0f} ms)")
         print(f"in one process, per recording: features {features_one * 1000:.0f} ms, "
