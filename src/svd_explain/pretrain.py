@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
@@ -41,7 +40,7 @@ from transformers import ASTFeatureExtractor, PrinterCallback, TrainerCallback, 
 from svd_explain.ast_model import quiet_progress_bars, random_ast, resolve_device
 from svd_explain.features import waveform_inputs
 from svd_explain.synth.pretext import PRETEXT_LABELS, VOICE_QUALITIES, VOWELS, pretext_clip
-from svd_explain.train import HistoryTrainer, InputDataset
+from svd_explain.train import HistoryTrainer, InputDataset, training_history
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +169,7 @@ def write_pretext_checkpoint(output_dir, architecture, settings, seed, device="a
     trainer.remove_callback(PrinterCallback)
     with scratch:
         trainer.train()
-    history = pretext_history(trainer.state.log_history)
+    history = training_history(trainer.state.log_history, PRETEXT_HISTORY_COLUMNS)
     last = history.iloc[-1]
     log.info(
         "pretext after %d epochs: held-out sex accuracy %.3f, vowel AUC %.3f, voice-quality AUC %.3f",
@@ -184,15 +183,6 @@ def write_pretext_checkpoint(output_dir, architecture, settings, seed, device="a
     history.to_csv(output_dir / "history.tsv", sep="\t", index=False, float_format="%.6g")
     plot_pretext_curve(history, output_dir / "learning_curve.png")
     return {key: float(last[f"eval_{key}"]) for key in ("sex_accuracy", "vowel_auc", "quality_auc")}
-
-
-def pretext_history(log_history):
-    """One row per epoch from the Trainer's log history (its evaluation entries)."""
-    rows = [entry for entry in log_history if "eval_loss" in entry]
-    history = pd.DataFrame(rows).reindex(columns=PRETEXT_HISTORY_COLUMNS)
-    history["epoch"] = history["epoch"].round().astype("int64")
-    history["step"] = history["step"].astype("int64")
-    return history
 
 
 def plot_pretext_curve(history, path):

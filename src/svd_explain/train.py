@@ -454,10 +454,10 @@ def train_model(
     }
 
 
-def training_history(log_history):
-    """One row per epoch from the Trainer's log history (its evaluation entries)."""
+def training_history(log_history, columns=HISTORY_COLUMNS):
+    """One row per epoch from the Trainer's log history (its evaluation entries), in `columns`."""
     rows = [entry for entry in log_history if "eval_loss" in entry]
-    history = pd.DataFrame(rows).reindex(columns=HISTORY_COLUMNS)
+    history = pd.DataFrame(rows).reindex(columns=columns)
     history["epoch"] = history["epoch"].round().astype("int64")
     history["step"] = history["step"].astype("int64")
     return history
