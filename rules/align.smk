@@ -11,8 +11,8 @@
 # results/alignment/failed.tsv lists them all.
 
 ALIGN = config["align"]
-ALIGN_PHRASE = str(BASE / "resources" / "phrase.txt")
-ALIGN_LEXICON = str(BASE / "resources" / "lexicon.txt")
+ALIGN_PHRASE = checkout_file("resources", "phrase.txt")
+ALIGN_LEXICON = checkout_file("resources", "lexicon.txt")
 
 
 if ALIGN["backend"] == "kaldi":
@@ -136,11 +136,7 @@ rule align_failures:
         statuses=alignment_statuses,
         code=code("align.status"),
     output:
-        report(
-            R("alignment", "failed.tsv"),
-            category="Alignment",
-            labels={"content": "recordings that could not be aligned"},
-        ),
+        R("alignment", "failed.tsv"),
     log:
         R("logs", "alignment", "failed.log"),
     conda:
@@ -159,13 +155,10 @@ if config["corpus"]["source"] == "synthetic":
             corpus=R("corpus", "synthetic"),
             code=code("align.accuracy", "align.status", "textgrids"),
         output:
-            table=report(
-                R("alignment", "accuracy.tsv"),
-                category="Alignment",
-                labels={"content": "boundary errors against the synthetic truth (table)"},
-            ),
+            table=R("alignment", "accuracy.tsv"),
             figure=report(
                 R("figures", "alignment", "boundaries.png"),
+                caption="../report/alignment_boundaries.rst",
                 category="Alignment",
                 labels={"content": "true and found phone boundaries (figure)"},
             ),

@@ -5,7 +5,7 @@
 rule resample:
     input:
         recording=raw_recording,
-        entry=str(SCRIPTS / "resample.py"),
+        entry=checkout_file(*SCRIPTS, "resample.py"),
         code=code("audio", "nsp"),
     output:
         R("audio", "{session}.wav"),

@@ -1,6 +1,7 @@
 # Shared helpers for the rules: paths, the code each rule depends on, and the session lists
 # that come out of the catalog checkpoint.
 import functools
+from dataclasses import dataclass, field
 import importlib.util
 import os
 import sys
@@ -31,12 +32,19 @@ os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (str(SRC), os.environ.ge
 # Python ($SVD_EXPLAIN_PYTHON) is the env's under --sdm conda, else the one running Snakemake
 # (not always on the PATH). An environment variable, not a parameter: where the interpreter lives
 # must not rerun every recording's job.
-SCRIPTS = BASE / "workflow" / "scripts"
+SCRIPTS = ("workflow", "scripts")
 os.environ.update(
     SVD_EXPLAIN_PYTHON=(
         "python" if DeploymentMethod.CONDA in workflow.deployment_settings.deployment_method else sys.executable
     )
 )
+
+
+def checkout_file(*parts):
+    """A file of this checkout (its resources, entry points, package modules) as the rules name
+    it: relative to the working directory, so that a project moved or cloned together with its
+    results and .snakemake/ keeps the input lists it was run with (tests/e2e/test_reruns.py)."""
+    return os.path.relpath(BASE.joinpath(*parts))
 
 
 def R(*parts):
@@ -53,9 +61,9 @@ def code(*modules):
     for module in ("__init__", "logs") + modules:
         path = PACKAGE.joinpath(*module.split("."))
         if path.is_dir():
-            paths.extend(sorted(str(p) for p in path.rglob("*.py")))
+            paths.extend(sorted(checkout_file(p) for p in path.rglob("*.py")))
         else:
-            paths.append(str(path.with_suffix(".py")))
+            paths.append(checkout_file(path.with_suffix(".py")))
     return paths
 
 
@@ -162,6 +170,7 @@ def final_targets(wildcards):
         *expand(R("predictions", "{model}.parquet"), model=MODELS),
         *evaluate_targets(),
         *explanation_targets(),
+        *table_view_targets(),
     ]
 
 
@@ -188,8 +197,8 @@ def session_table():
 
 def catalog_inputs(wildcards):
     inputs = {
-        "categories": str(BASE / "resources" / "pathology_categories.tsv"),
-        "defects": str(BASE / "resources" / "svd_known_defects.tsv"),
+        "categories": checkout_file("resources", "pathology_categories.tsv"),
+        "defects": checkout_file("resources", "svd_known_defects.tsv"),
     }
     if config["corpus"]["source"] == "synthetic":
         inputs["corpus"] = corpus_root()
@@ -367,3 +376,41 @@ def all_alignments(wildcards):
         "alignments": expand(R("alignment", "{session}.TextGrid"), session=session_ids()),
         "statuses": expand(R("alignment", "status", "{session}.json"), session=session_ids()),
     }
+
+
+# --- the tables' views in the report (rules/report.smk) ---
+
+
+@dataclass
+class TableView:
+    name: str
+    table: str  # the TSV, or the folder holding it (then `member` names it)
+    caption: str
+    category: str
+    labels: dict
+    title: str
+    member: str = ""
+    # A figure in the same folder drawn from the table, shown above it (a learning curve).
+    image_member: str = ""
+    # The values its caption shows (as the producing rule's params are named there).
+    caption_params: dict = field(default_factory=dict)
+    # Wildcard values the view is made for, and whether this run makes the table at all.
+    expand: dict = field(default_factory=dict)
+    when: bool = True
+
+    @property
+    def html(self):
+        """results/views/ and the table's path under results/, as .html: beside it, a view of
+        a file inside a model folder would be inside another rule's output."""
+        path = Path(self.table, self.member) if self.member else Path(self.table)
+        return R("views", str(path.relative_to(RESULTS).with_suffix(".html")))
+
+    @property
+    def log(self):
+        wildcards = "".join(f"_{{{name}}}" for name in self.expand)
+        return R("logs", "views", f"{self.name}{wildcards}.log")
+
+
+def table_view_targets():
+    """The views of every table this run makes, for `rule all`."""
+    return [path for view in TABLE_VIEWS if view.when for path in expand(view.html, **view.expand)]

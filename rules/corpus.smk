@@ -16,9 +16,9 @@ SYNTHESIZER = [
 
 rule synthetic_corpus:
     input:
-        lexicon=str(BASE / "resources" / "lexicon.txt"),
-        phrase=str(BASE / "resources" / "phrase.txt"),
-        categories=str(BASE / "resources" / "pathology_categories.tsv"),
+        lexicon=checkout_file("resources", "lexicon.txt"),
+        phrase=checkout_file("resources", "phrase.txt"),
+        categories=checkout_file("resources", "pathology_categories.tsv"),
         code=code(*SYNTHESIZER, "nsp", "catalog", "audio", "textgrids"),
     output:
         corpus=directory(R("corpus", "synthetic")),
@@ -50,10 +50,15 @@ rule synthetic_examples:
     input:
         corpus=R("corpus", "synthetic"),
         cues=R("corpus", "cues.parquet"),
-        categories=str(BASE / "resources" / "pathology_categories.tsv"),
+        categories=checkout_file("resources", "pathology_categories.tsv"),
         code=code("synth", "nsp", "audio", "catalog", "defects", "textgrids"),
     output:
-        R("figures", "corpus", "examples.png"),
+        report(
+            R("figures", "corpus", "examples.png"),
+            caption="../report/corpus_examples.rst",
+            category="Data",
+            labels={"content": "synthetic voices (figure)"},
+        ),
     params:
         n_per_class=3,
         seed=config["seed"],

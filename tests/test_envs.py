@@ -45,7 +45,7 @@ ENVS_OUTSIDE_VIRTUALENV = {"mfa.yaml"}
 
 LOAD_RULES = textwrap.dedent(
     """
-    import json, sys
+    import json, os, sys
     from pathlib import Path
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
@@ -67,9 +67,13 @@ LOAD_RULES = textwrap.dedent(
                 "runs": not rule.norun,
                 "basedir": str(rule.basedir),
                 "conda": rule.conda_env if isinstance(rule.conda_env, str) else None,
-                # script:, or the entry point a shell: rule runs (its input `entry`)
-                "script": rule.script or (str(rule.input.entry) if "entry" in rule.input.keys() else None),
-                "inputs": [str(f) for f in rule.input if isinstance(f, str)],
+                # script: (relative to the rule file), or the entry point a shell: rule runs (its
+                # input `entry`). Inputs name the checkout's files relative to the working
+                # directory: made absolute here.
+                "script": rule.script or (
+                    os.path.normpath(os.path.join(workdir, rule.input.entry)) if "entry" in rule.input.keys() else None
+                ),
+                "inputs": [os.path.normpath(os.path.join(workdir, f)) for f in rule.input if isinstance(f, str)],
             }
             for rule in workflow.rules
         ]

@@ -1,5 +1,6 @@
 """One finished tiny demo, run with the real snakemake, shared by the end-to-end tests."""
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,10 +27,33 @@ TINY_CONFIG = {
 }
 
 
+# What a clone needs to run the workflow: no tests, benchmarks, virtualenv or results.
+WORKFLOW_PARTS = ("Snakefile", "config.yaml", "rules", "workflow", "src", "resources", "envs", "profiles", "report")
+
+
+def copy_checkout(destination, checkout=REPO):
+    """The workflow's files of `checkout` (this one by default) copied into `destination`,
+    mtimes kept."""
+    destination.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        source = checkout / part
+        if source.is_dir():
+            shutil.copytree(source, destination / part, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, destination / part)
+    return destination
+
+
+def snakefile_of(workdir):
+    """A project's own Snakefile (a folder holding a copy of the checkout), else this checkout's."""
+    own = workdir / "Snakefile"
+    return own if own.exists() else REPO / "Snakefile"
+
+
 def snakemake(workdir, *args, check=True):
-    """Run the project's workflow in `workdir` with the tiny config; returns the process."""
+    """Run the workflow in `workdir` with the tiny config; returns the process."""
     command = [
-        sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+        sys.executable, "-m", "snakemake", "-s", str(snakefile_of(workdir)), "-d", str(workdir),
         "--configfile", str(workdir / "tiny.yaml"), *args,
     ]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
@@ -46,7 +70,8 @@ def new_workdir(path):
 
 @pytest.fixture(scope="session")
 def finished_demo(tmp_path_factory):
-    """A workdir in which the whole tiny demo has run to the end."""
-    workdir = new_workdir(tmp_path_factory.mktemp("demo"))
+    """A project in which the whole tiny demo has run to the end, as a user runs it: a copy of
+    the checkout with its results inside, so that the project can be copied or moved whole."""
+    workdir = new_workdir(copy_checkout(tmp_path_factory.mktemp("demo")))
     snakemake(workdir, "--cores", str(os.cpu_count() or 2))
     return workdir

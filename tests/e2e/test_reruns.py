@@ -13,17 +13,19 @@ job that the checkpoint's input function would have listed.
 recorded parameters, changed or not (its ParamsChange union keeps the files of unchanged
 ones); `--summary` marks the outputs whose parameters really changed.
 """
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from .conftest import REPO
+from .conftest import REPO, copy_checkout, snakefile_of
 
 pytestmark = pytest.mark.e2e
 
@@ -33,9 +35,9 @@ PER_RECORDING = {"resample", "align_recording", "voice_features"}
 FIGURE_SUFFIXES = {".png", ".pdf"}
 
 
-def snakemake(workdir, *args, snakefile=REPO / "Snakefile"):
+def snakemake(workdir, *args):
     command = [
-        sys.executable, "-m", "snakemake", *args, "-s", str(snakefile), "-d", str(workdir),
+        sys.executable, "-m", "snakemake", *args, "-s", str(snakefile_of(workdir)), "-d", str(workdir),
         "--configfile", str(workdir / "tiny.yaml"), "--cores", "2",
     ]
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, timeout=1200)
@@ -51,14 +53,14 @@ def summary(workdir):
     return {row[0]: row[4] for row in rows}
 
 
-def plan(workdir, *args, targets=None, **kwargs):
+def plan(workdir, *args, targets=None):
     """The jobs `snakemake -n` would run to bring `targets` up to date (by default every
     output of the finished demo, listed in its outputs.txt): {(rule, wildcards, outputs)}."""
     if targets is None:
         targets = (workdir / "outputs.txt").read_text().split()
     jobs, current = set(), None
     # Targets first: options such as --forcerun take every word after them.
-    for line in snakemake(workdir, *targets, "--dry-run", *args, **kwargs).splitlines() + [""]:
+    for line in snakemake(workdir, *targets, "--dry-run", *args).splitlines() + [""]:
         match = RULE_LINE.match(line)
         if match:
             current = {"rule": match[1], "wildcards": "", "output": ""}
@@ -110,8 +112,8 @@ def list_outputs(workdir):
 
 @pytest.fixture
 def demo(finished_demo, tmp_path):
-    """A copy of the finished demo that a test may change, with the list of its outputs in
-    outputs.txt; mtimes and Snakemake's metadata come along."""
+    """A copy of the finished demo (the project: its checkout, results and Snakemake's metadata,
+    mtimes kept) that a test may change, with the list of its outputs in outputs.txt."""
     copy = tmp_path / "demo"
     shutil.copytree(finished_demo, copy, symlinks=True)
     list_outputs(copy)
@@ -164,29 +166,17 @@ def test_a_figure_setting_reruns_only_figures(demo, setting, value):
     )
 
 
-def copy_checkout(destination):
-    """The workflow's sources (not the results, the virtualenv or git), mtimes kept."""
-    ignore = shutil.ignore_patterns(".git", ".venv", "results", ".snakemake", "__pycache__", ".pytest_cache")
-    shutil.copytree(REPO, destination, ignore=ignore, symlinks=True)
-    return destination
-
-
-def test_editing_the_rollout_module_reruns_rollout_and_what_follows_only(demo, tmp_path):
-    # The edit happens in a copy of the checkout: the repository stays as it is. Module edits
-    # reach rules through mtimes (the modules are inputs), so only the mtime trigger is used:
-    # the copy's paths differ from those recorded in the demo, which would trip the others.
-    checkout = copy_checkout(tmp_path / "checkout")
-    snakefile = checkout / "Snakefile"
-    mtime_only = ("--rerun-triggers", "mtime")
-    assert plan(demo, *mtime_only, snakefile=snakefile) == set()
+def test_editing_the_rollout_module_reruns_rollout_and_what_follows_only(demo):
+    # The edit happens in the demo's own checkout; it reaches the rules through mtimes (the
+    # modules are inputs).
     # The explainers and the randomisation check share rollout.py's token-to-spectrogram mapping
     # (their rules list it), so they rerun with rollout.
     sharing = ("rollout", "explanation_maps", "occlusion_maps", "randomisation")
-    forced = plan(demo, *mtime_only, "--forcerun", *sharing, snakefile=snakefile)
+    forced = plan(demo, "--forcerun", *sharing)
 
-    module = checkout / "src" / "svd_explain" / "rollout.py"
+    module = demo / "src" / "svd_explain" / "rollout.py"
     module.write_text(module.read_text() + "\n# edited\n")
-    planned = plan(demo, *mtime_only, snakefile=snakefile)
+    planned = plan(demo)
 
     assert planned == forced
     assert {job[1] for job in planned if job[0] == "rollout"} == {"model=ast_freeze", "model=ast_finetuned"}
@@ -194,18 +184,14 @@ def test_editing_the_rollout_module_reruns_rollout_and_what_follows_only(demo, t
     assert not rules_of(planned) & upstream, sorted(rules_of(planned))
 
 
-def test_editing_plotting_modules_reruns_only_figure_rules(demo, tmp_path):
-    # As for the rollout module: the edit is made in a copy of the checkout, seen by mtime.
-    checkout = copy_checkout(tmp_path / "checkout")
-    snakefile = checkout / "Snakefile"
-    mtime_only = ("--rerun-triggers", "mtime")
-    assert plan(demo, *mtime_only, snakefile=snakefile) == set()
-    package = checkout / "src" / "svd_explain"
+def test_editing_plotting_modules_reruns_only_figure_rules(demo):
+    # As for the rollout module: the edit is made in the demo's own checkout.
+    package = demo / "src" / "svd_explain"
     plotting = ("metrics_figures", "relevance_figures", "representation_figures", "figures")
     for module in plotting:
         path = package / f"{module}.py"
         path.write_text(path.read_text() + "\n# edited\n")
-    planned = plan(demo, *mtime_only, snakefile=snakefile)
+    planned = plan(demo)
     assert {"metrics_figures", "relevance_phones_figure", "relevance_spread_figure", "relevance_energy_figure",
             "probes_figure", "representations", "rollout_figure"} <= rules_of(planned)
     not_figures = sorted(f"{rule}: {outputs}" for rule, _, outputs in planned
@@ -263,3 +249,38 @@ def test_adding_a_recording_runs_its_own_jobs_and_the_steps_over_all(demo):
     per_recording_outputs = re.compile(r"results/(audio|alignment|alignment/status)/\d+\.(wav|TextGrid|json)")
     assert not {f for f in changed if per_recording_outputs.fullmatch(f)}, sorted(changed)
     assert {"split", "base_checkpoint", "train_model"} <= rules_of(planned)
+
+
+def test_a_moved_project_plans_nothing(demo, tmp_path):
+    # The rules name the checkout's files relative to the working directory, so moving the
+    # project (deeper here) changes no input list, and every rerun trigger stays quiet.
+    moved = tmp_path / "elsewhere" / "one level deeper" / "project"
+    shutil.move(demo, moved)
+    assert plan(moved) == set()
+    assert input_changed(moved) == set()
+
+
+def test_a_clone_with_its_results_copied_plans_nothing_once_its_scripts_have_their_commit_times(demo, tmp_path):
+    # A clone writes every file of the checkout anew, newer than every output. Snakemake
+    # compares the package modules and resources (inputs) by the checksums it recorded, and finds
+    # them equal; the entry-point scripts only by mtime: `make restore-mtimes` gives each its
+    # commit's time. The clone here: a repository of the demo's own checkout (the code that made
+    # the results) whose one commit predates them.
+    clone = copy_checkout(tmp_path / "clone", checkout=demo)
+    shutil.copy2(REPO / "Makefile", clone / "Makefile")
+    git = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
+           "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z"}
+    for command in (["git", "init", "-q"], ["git", "add", "."], ["git", "commit", "-q", "-m", "the workflow"]):
+        subprocess.run(command, cwd=clone, env=git, check=True)
+    now = time.time()
+    for path in clone.rglob("*"):
+        os.utime(path, (now, now))
+    for part in ("results", ".snakemake"):
+        shutil.copytree(demo / part, clone / part, symlinks=True)
+    for name in ("tiny.yaml", "outputs.txt"):
+        shutil.copy2(demo / name, clone / name)
+    assert plan(clone), "a clone with fresh mtimes should replan its script rules"
+
+    subprocess.run(["make", "--no-print-directory", "restore-mtimes"], cwd=clone, check=True)
+    assert plan(clone) == set()
