@@ -280,3 +280,23 @@ def test_a_dev_split_without_both_classes_is_refused(corpus, tmp_path):
     split.to_parquet(tmp_path / "split.parquet")
     with pytest.raises(ValueError, match="dev split needs healthy and pathological"):
         train({**corpus, "split": tmp_path / "split.parquet"}, tmp_path)
+
+
+def test_training_says_when_it_stops_early_and_when_it_ran_every_epoch(caplog):
+    from types import SimpleNamespace
+
+    from transformers import TrainerState
+
+    from svd_explain.train import ProgressLog
+
+    args = SimpleNamespace(num_train_epochs=12, metric_for_best_model="uar")
+    state = TrainerState(epoch=5.0, global_step=50, max_steps=120, best_metric=0.8,
+                         best_model_checkpoint="work/checkpoint-30")
+    with caplog.at_level("INFO", logger="svd_explain.progress"):
+        ProgressLog(patience=2).on_train_end(args, state, None)
+        state.epoch, state.global_step = 12.0, 120
+        ProgressLog(patience=2).on_train_end(args, state, None)
+    first, second = [r.getMessage() for r in caplog.records if r.name == "svd_explain.progress"]
+    assert first.startswith("early stopping at epoch 5 of 12 (patience 2: dev uar did not improve for 2 evaluations)")
+    assert "best 0.8000 at work/checkpoint-30" in first
+    assert second.startswith("all 12 epochs trained; best dev uar 0.8000")

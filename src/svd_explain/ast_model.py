@@ -17,6 +17,7 @@ from torch import nn
 from transformers import ASTConfig, ASTFeatureExtractor, ASTForAudioClassification
 
 from svd_explain.features import num_frames
+from svd_explain.logs import Progress
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +271,7 @@ def pooled_outputs(backbone, inputs, batch_size, device, mixed_precision=None):
     "bf16"/"fp16", as the Trainer runs the model."""
     backbone = backbone.to(device).eval()
     pooled = []
+    clock = Progress("pooled outputs", len(inputs))
     with torch.inference_mode(), torch.autocast(
         device.type, dtype=AUTOCAST_DTYPES.get(mixed_precision), enabled=mixed_precision is not None
     ):
@@ -277,6 +279,7 @@ def pooled_outputs(backbone, inputs, batch_size, device, mixed_precision=None):
             batch = inputs[start : start + batch_size].to(device)
             # Kept on the device until the end: no wait for the GPU between batches.
             pooled.append(backbone(batch).pooler_output.float())
+            clock.update(min(start + batch_size, len(inputs)))
     return torch.cat(pooled).cpu()
 
 

@@ -27,6 +27,7 @@ import torch
 from svd_explain import attention_relevance, features, integrated_gradients, occlusion, rollout
 from svd_explain.align.status import phones_usable, read_status
 from svd_explain.ast_model import load_model, quiet_progress_bars, resolve_device
+from svd_explain.logs import Progress
 from svd_explain.relevance import phone_occurrences
 from svd_explain.textgrids import read_alignment
 
@@ -128,6 +129,7 @@ def write_maps(method, model_dir, split_path, audio_dir, out_path, splits="test"
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     effects = []
     wavs = list(recordings["wav"])
+    progress = Progress(method, len(wavs))
     with rollout.NpzWriter(out_path) as writer:
         for start in range(0, len(wavs), batch_size):
             batch = wavs[start:start + batch_size]
@@ -140,7 +142,7 @@ def write_maps(method, model_dir, split_path, audio_dir, out_path, splits="test"
                 writer.add(f"{path.stem}.relevance", relevance[:, :frames])
                 writer.add(f"{path.stem}.fbank", fbank)
                 writer.add(f"{path.stem}.padding_share", np.float32(rollout.padding_share(np.clip(relevance, 0, None), frames)))
-            log.info("%s: %d / %d recordings", method, min(start + batch_size, len(wavs)), len(wavs))
+            progress.update(min(start + batch_size, len(wavs)))
     if method == "phone_occlusion":
         table = pd.DataFrame(effects, columns=[c for c in EFFECT_COLUMNS if c not in ("speaker_id", "label")])
         meta = recordings.set_index("session_id")

@@ -39,6 +39,7 @@ from transformers import ASTFeatureExtractor, PrinterCallback, TrainerCallback, 
 
 from svd_explain.ast_model import quiet_progress_bars, random_ast, resolve_device
 from svd_explain.features import waveform_inputs
+from svd_explain.logs import progress
 from svd_explain.synth.pretext import PRETEXT_LABELS, VOICE_QUALITIES, VOWELS, pretext_clip
 from svd_explain.train import HistoryTrainer, InputDataset, training_history
 
@@ -65,13 +66,14 @@ class PretextSettings:
 
 
 class PretextProgress(TrainerCallback):
-    """Pretraining progress in the rule's log: one line per logging step and per epoch."""
+    """Pretraining progress: one line per logging step in the rule's log, one per epoch on the
+    terminal too (logs.progress)."""
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if "loss" in logs:
             log.info("step %d/%d: loss %.4f", state.global_step, state.max_steps, logs["loss"])
         elif "eval_loss" in logs:
-            log.info(
+            progress.info(
                 "epoch %d/%d: train loss %.4f, held-out loss %.4f, sex accuracy %.3f, vowel AUC %.3f, "
                 "voice-quality AUC %.3f",
                 round(logs["epoch"]), args.num_train_epochs, logs.get("train_loss", float("nan")),

@@ -34,6 +34,7 @@ import torch
 from transformers import AttentionInterface
 
 from svd_explain import features
+from svd_explain.logs import Progress
 from svd_explain.ast_model import (
     ROLLOUT_BATCH,
     SPECIAL_TOKENS,
@@ -223,6 +224,7 @@ def explain_recordings(model, extractor, wav_paths, head_fusion="mean", tokens="
     relevance and fbank are (mel bins × frames) float32, cropped to the recording's frames (at
     most max_length); the padding share is the mass the crop removed (`padding_share`)."""
     wav_paths = list(wav_paths)
+    progress = Progress("rollout", len(wav_paths))
     for start in range(0, len(wav_paths), batch_size):
         batch = wav_paths[start : start + batch_size]
         scores, maps = relevance_maps(model, features.load_inputs(batch, extractor), head_fusion, tokens)
@@ -230,7 +232,7 @@ def explain_recordings(model, extractor, wav_paths, head_fusion="mean", tokens="
             fbank = features.log_mel(path, extractor)[: extractor.max_length].T.astype(np.float32)
             n_frames = fbank.shape[1]
             yield path, float(score), relevance[:, :n_frames], fbank, padding_share(relevance, n_frames)
-        log.info("rollout: %d / %d recordings", min(start + batch_size, len(wav_paths)), len(wav_paths))
+        progress.update(min(start + batch_size, len(wav_paths)))
 
 
 class NpzWriter:

@@ -57,6 +57,7 @@ from svd_explain.ast_model import (
     set_trainable,
 )
 from svd_explain.features import load_inputs, split_recordings
+from svd_explain.logs import progress
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +164,14 @@ class StepClock(TrainerCallback):
 
 
 class ProgressLog(TrainerCallback):
-    """Training progress in the rule's log: one line per logging step and per epoch."""
+    """Training progress: one line per logging step in the rule's log; the start, one line per
+    epoch and the end (early stopping or not) on the terminal too (logs.progress)."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
 
     def on_train_begin(self, args, state, control, **kwargs):
-        log.info(
+        progress.info(
             "training %d optimizer steps (%d epochs), starting at step %d",
             state.max_steps, args.num_train_epochs, state.global_step,
         )
@@ -179,12 +184,25 @@ class ProgressLog(TrainerCallback):
                 logs.get("learning_rate", float("nan")),
             )
         elif "eval_loss" in logs:
-            log.info(
+            progress.info(
                 "epoch %d/%d: train loss %.4f, dev loss %.4f, dev UAR %.4f, dev AUC %.4f (best %s %.4f)",
                 round(logs["epoch"]), args.num_train_epochs, logs.get("train_loss", float("nan")),
                 logs["eval_loss"], logs["eval_uar"], logs["eval_auc"], args.metric_for_best_model,
                 max(logs[f"eval_{args.metric_for_best_model}"], state.best_metric or -np.inf),
             )
+
+    def on_train_end(self, args, state, control, **kwargs):
+        epoch = round(state.epoch or 0)
+        if state.global_step < state.max_steps:
+            progress.info(
+                "early stopping at epoch %d of %d (patience %d: dev %s did not improve for %d evaluations); "
+                "best %.4f at %s",
+                epoch, args.num_train_epochs, self.patience, args.metric_for_best_model, self.patience,
+                state.best_metric, state.best_model_checkpoint,
+            )
+        else:
+            progress.info("all %d epochs trained; best dev %s %.4f at %s", epoch, args.metric_for_best_model,
+                          state.best_metric, state.best_model_checkpoint)
 
 
 def dev_metrics(prediction):
@@ -407,7 +425,7 @@ def train_model(
         compute_loss_func=class_weighted_loss(labels["train"]) if training.get("class_weighted_loss") else None,
         callbacks=[
             EarlyStoppingCallback(model_settings["patience"], training["early_stopping_threshold"]),
-            ProgressLog(),
+            ProgressLog(model_settings["patience"]),
             clock,
             *callbacks,
         ],

@@ -38,6 +38,7 @@ from svd_explain.align.flatstart import flat_start
 from svd_explain.align.guard import MAX_DOUBTFUL_SHARE, Plausibility, corpus_problems, recording_problems
 from svd_explain.align.hmm import PHONE_STATES, GmmHmm, Lang
 from svd_explain.align.lexicon import pronounce, read_lexicon, read_transcript
+from svd_explain.logs import progress
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +203,6 @@ def train_aligner(wav_paths, phrase_path, lexicon_path, model_dir, em_iterations
         "seconds": round(time.perf_counter() - started, 2),
     }
     aligner.save(model_dir)
-    log.info("aligner trained (%s) in %.1f s; %d of %d training alignments doubtful",
+    progress.info("aligner trained (%s) in %.1f s; %d of %d training alignments doubtful",
              name, aligner.training["seconds"], len(doubtful), len(usable))
     return aligner.training

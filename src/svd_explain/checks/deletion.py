@@ -30,6 +30,7 @@ import torch
 from svd_explain import features
 from svd_explain.ast_model import load_model, quiet_progress_bars, resolve_device
 from svd_explain.checks.localisation import frame_relevance
+from svd_explain.logs import Progress
 from svd_explain.occlusion import padding_value
 from svd_explain.relevance import speaker_bootstrap_interval
 
@@ -109,6 +110,7 @@ def write_deletion(method, model_name, model_dir, map_path, split_path, audio_di
     rows = []
     with np.load(map_path, allow_pickle=False) as maps:
         usable = [r for r in recordings.itertuples() if np.isfinite(maps[f"{r.session_id}.relevance"]).any()]
+        progress = Progress(f"deletion of {method} maps", len(usable))
         for start in range(0, len(usable), batch_size):
             batch = usable[start:start + batch_size]
             relevances = [maps[f"{r.session_id}.relevance"] for r in batch]
@@ -117,6 +119,7 @@ def write_deletion(method, model_name, model_dir, map_path, split_path, audio_di
                                seed=[seed, start], explained=EXPLAINED_CLASS[method])
             rows += [{"method": method, "model": model_name, "session_id": r.session_id, "speaker_id": r.speaker_id,
                       "label": r.label, **result} for r, result in zip(batch, results)]
+            progress.update(len(rows))
     Path(out_path).parent.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(rows)
     for column in ("curve", "random_curve"):

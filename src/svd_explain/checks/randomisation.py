@@ -21,6 +21,7 @@ from scipy.stats import spearmanr
 
 from svd_explain import explain_maps, features
 from svd_explain.ast_model import load_model, quiet_progress_bars, resolve_device
+from svd_explain.logs import Progress
 from svd_explain.occlusion import padding_value
 
 MAX_RANDOMISED_CORRELATION = 0.5
@@ -81,12 +82,15 @@ def write_randomisation(method, model_name, model_dir, split_path, audio_dir, ou
 
     trained = maps_of(model)
     rows = []
-    for layers in levels(model.config.num_hidden_layers):
+    cascade = levels(model.config.num_hidden_layers)
+    progress = Progress(f"randomisation of {method} maps", len(cascade), unit="randomised models")
+    for layers in cascade:
         changed = maps_of(randomised(model, layers, seed=seed + layers))
         correlations = [rank_correlation(a[:, :f], b[:, :f]) for a, b, f in zip(trained, changed, n_frames)]
         rows.append({"method": method, "model": model_name, "layers_randomised": layers,
                      "n": int(np.isfinite(correlations).sum()), "correlation": float(np.nanmean(correlations)),
                      "correlation_sd": float(np.nanstd(correlations))})
+        progress.update(len(rows))
     passed = rows[-1]["correlation"] < MAX_RANDOMISED_CORRELATION
     out = pd.DataFrame(rows).assign(max_correlation=MAX_RANDOMISED_CORRELATION, passed=passed)
     out.to_csv(out_path, sep="\t", index=False)
