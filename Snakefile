@@ -43,6 +43,7 @@ include: "rules/evaluate.smk"
 include: "rules/rollout.smk"
 include: "rules/explanations.smk"
 include: "rules/figures.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -67,12 +67,7 @@ rule metrics_summary:
         metrics=expand(R("metrics", "{model}.json"), model=EVALUATED),
         code=code("metrics", "intervals", "labels"),
     output:
-        summary=report(
-            R("metrics", "summary.tsv"),
-            caption="../report/metrics_summary.rst",
-            category="Metrics",
-            labels={"model": "all", "content": "summary table"},
-        ),
+        summary=R("metrics", "summary.tsv"),
     params:
         models=EVALUATED,
     log:
@@ -89,12 +84,7 @@ rule comparisons:
         split=R("split", "split.parquet"),
         code=code("comparisons", "metrics", "intervals", "labels"),
     output:
-        report(
-            R("metrics", "comparisons.tsv"),
-            caption="../report/comparisons.rst",
-            category="Metrics",
-            labels={"model": "all pairs", "content": "paired comparisons"},
-        ),
+        R("metrics", "comparisons.tsv"),
     params:
         models=EVALUATED,
         bootstrap=config["metrics"]["bootstrap"],
@@ -149,12 +139,7 @@ if HAS_CASE_MODELS:
             finetuned=R("predictions", f"{CASE_MODELS['finetuned']}.parquet"),
             code=code("cases", "labels"),
         output:
-            report(
-                R("cases.tsv"),
-                caption="../report/cases.rst",
-                category="Metrics",
-                labels={"model": "freeze vs finetuned", "content": "cases O/X/A/B"},
-            ),
+            R("cases.tsv"),
         params:
             freeze_model=CASE_MODELS["freeze"],
             finetuned_model=CASE_MODELS["finetuned"],
@@ -200,12 +185,7 @@ rule probes:
         split=R("split", "split.parquet"),
         code=code("representations"),
     output:
-        table=report(
-            R("representations", "probes.tsv"),
-            caption="../report/probes.rst",
-            category="Representations",
-            labels={"model": "all", "content": "linear probes (table)"},
-        ),
+        table=R("representations", "probes.tsv"),
     params:
         models=MODELS,
         folds=config["representations"]["probe_folds"],

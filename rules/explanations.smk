@@ -109,12 +109,7 @@ if config["corpus"]["source"] == "synthetic":
             split=R("split", "split.parquet"),
             code=code("checks.localisation", "relevance", "intervals", "frames", "labels", "textgrids", "align.status"),
         output:
-            table=report(
-                R("explanations", "localisation.tsv"),
-                caption="../report/explanations_localisation.rst",
-                category="Explanation checks",
-                labels={"check": "localisation", "content": "table"},
-            ),
+            table=R("explanations", "localisation.tsv"),
             recordings=R("explanations", "localisation.parquet"),
         params:
             pairs=[[method, model] for method in EXPLAIN_METHODS for model in MODELS],
@@ -189,12 +184,7 @@ rule deletion_summary:
             "align.status",
         ),
     output:
-        table=report(
-            R("explanations", "deletion.tsv"),
-            caption="../report/explanations_deletion.rst",
-            category="Explanation checks",
-            labels={"check": "deletion", "content": "table"},
-        ),
+        table=R("explanations", "deletion.tsv"),
         curves=R("explanations", "deletion.parquet"),
     params:
         bootstrap=config["metrics"]["bootstrap"],
@@ -277,12 +267,7 @@ rule randomisation_summary:
             "align.status",
         ),
     output:
-        report(
-            R("explanations", "randomisation.tsv"),
-            caption="../report/explanations_randomisation.rst",
-            category="Explanation checks",
-            labels={"check": "randomisation", "content": "table"},
-        ),
+        R("explanations", "randomisation.tsv"),
     log:
         R("logs", "explanations", "randomisation.log"),
     conda:
@@ -296,12 +281,7 @@ rule phone_effects:
         effects=expand(R("explanations", "occlusion", "{model}.parquet"), model=MODELS),
         code=code("checks.phone_effects", "relevance", "intervals", "frames", "labels", "textgrids", "align.status"),
     output:
-        report(
-            R("explanations", "phone_effects.tsv"),
-            caption="../report/explanations_phone_effects.rst",
-            category="Explanation checks",
-            labels={"check": "phone effects", "content": "table"},
-        ),
+        R("explanations", "phone_effects.tsv"),
     params:
         models=MODELS,
         bootstrap=config["metrics"]["bootstrap"],

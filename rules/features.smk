@@ -24,18 +24,8 @@ rule feature_tables:
     output:
         egemaps=R("features", "egemaps.parquet"),
         praat=R("features", "praat.parquet"),
-        egemaps_tsv=report(
-            R("features", "egemaps.tsv"),
-            caption="../report/features.rst",
-            category="Baselines",
-            labels={"model": "classical", "content": "eGeMAPS functionals per recording"},
-        ),
-        praat_tsv=report(
-            R("features", "praat.tsv"),
-            caption="../report/features.rst",
-            category="Baselines",
-            labels={"model": "classical", "content": "Praat voice measures per recording"},
-        ),
+        egemaps_tsv=R("features", "egemaps.tsv"),
+        praat_tsv=R("features", "praat.tsv"),
     log:
         R("logs", "features", "tables.log"),
     conda:

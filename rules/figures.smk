@@ -55,12 +55,7 @@ rule relevance_phones:
         split=R("split", "split.parquet"),
         code=code("relevance", "intervals", "frames", "labels", "textgrids", "align.status"),
     output:
-        table=report(
-            R("relevance", "{method}", "phones.tsv"),
-            caption="../report/relevance_phones.rst",
-            category="Relevance statistics",
-            labels={"method": "{method}", "model": "all", "content": "relevance per phone (table)"},
-        ),
+        table=R("relevance", "{method}", "phones.tsv"),
         excluded=R("relevance", "{method}", "phones_excluded.tsv"),
     params:
         models=MODELS,
@@ -118,12 +113,7 @@ rule relevance_spread:
         split=R("split", "split.parquet"),
         code=code("relevance", "intervals", "frames", "labels", "textgrids", "align.status"),
     output:
-        table=report(
-            R("relevance", "{method}", "spread.tsv"),
-            caption="../report/relevance_spread.rst",
-            category="Relevance statistics",
-            labels={"method": "{method}", "model": "all", "content": "spread of the maps (table)"},
-        ),
+        table=R("relevance", "{method}", "spread.tsv"),
         recordings=R("relevance", "{method}", "spread.parquet"),
     params:
         models=MODELS,
@@ -184,12 +174,7 @@ rule relevance_energy:
         split=R("split", "split.parquet"),
         code=code("relevance", "intervals", "frames", "labels", "textgrids", "align.status"),
     output:
-        table=report(
-            R("relevance", "{method}", "energy.tsv"),
-            caption="../report/relevance_energy.rst",
-            category="Relevance statistics",
-            labels={"method": "{method}", "model": "all", "content": "relevance against energy (table)"},
-        ),
+        table=R("relevance", "{method}", "energy.tsv"),
         recordings=R("relevance", "{method}", "energy.parquet"),
     params:
         models=MODELS,

@@ -7,8 +7,8 @@ rule split:
         code=code("split"),
     output:
         split=R("split", "split.parquet"),
-        table=report(R("split", "split.tsv"), caption="../report/split.rst", category="Data"),
-        counts=report(R("split", "counts.tsv"), caption="../report/split_counts.rst", category="Data"),
+        table=R("split", "split.tsv"),
+        counts=R("split", "counts.tsv"),
     params:
         shares=[config["split"]["train"], config["split"]["dev"], config["split"]["test"]],
         seed=config["seed"],

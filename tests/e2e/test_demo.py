@@ -1,4 +1,7 @@
 """The whole workflow on a tiny synthetic corpus, through the real snakemake."""
+import json
+import re
+
 import numpy as np
 import pandas as pd
 import soundfile
@@ -40,14 +43,49 @@ def test_rollout_alone_plans_every_map_with_its_own_rule(finished_demo):
     assert "rule rollout:" in output and "explanation_maps" not in output
 
 
-def test_report_registers_every_category(finished_demo):
+def report_items(report):
+    """{category: {item path}} of a Snakemake report, as its page lists them (`categories`)."""
+    text = report.read_text(encoding="utf-8")
+    start = text.index("categories = {") + len("categories = ")
+    categories, _ = json.JSONDecoder().raw_decode(text[start:])
+    return {name: {path for paths in sub.values() for path in paths} for name, sub in categories.items()}
+
+
+def readme_report_items():
+    """{category: {item pattern}} from the README's table under "### The report"."""
+    section = (REPO / "README.md").read_text().split("### The report", 1)[1].split("\n#", 1)[0]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    return {category.strip(): set(re.findall(r"`([^`]+)`", items)) for category, items in rows}
+
+
+def as_pattern(path, config):
+    """An item's path with the configured names and session ids as the README writes them."""
+    path = re.sub(r"/\d+\.png$", "/{session}.png", path)
+    for method in config["explain"]["methods"]:
+        path = path.replace(f"relevance/{method}/", "relevance/{method}/")
+    for name, wildcard in [*((m, "model") for m in config["models"]),
+                           *((b, "baseline") for b in ["age_only", "sex_only", *config["baselines"]["classical"]])]:
+        path = re.sub(rf"/{name}(\.json|\.png|/)", rf"/{{{wildcard}}}\1", path)
+    return path
+
+
+def test_the_report_holds_every_item_the_readme_lists_and_no_other(finished_demo):
     report = finished_demo / "results" / "report.html"
     snakemake(finished_demo, "--report", str(report))
-    html = report.read_text(encoding="utf-8", errors="replace")
-    for category in ["Metrics", "Baselines", "Representations", "Relevance maps by case", "Relevance statistics",
-                     "Alignment", "Relevance maps of every explainer", "Explanation checks"]:
-        assert category in html, category
-    assert "comparisons.tsv" in html and "summary.tsv" in html
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    found = {category: {as_pattern(p, config) for p in paths} for category, paths in report_items(report).items()}
+    assert found == readme_report_items()
+    # Every item exists, and every table is shown as a page, not offered as a download.
+    items = {p for paths in report_items(report).values() for p in paths}
+    assert all((finished_demo / p).exists() for p in items)
+    assert not [p for p in items if p.endswith((".tsv", ".csv", ".parquet"))]
+
+
+def test_a_table_view_shows_the_table_with_its_intervals(finished_demo):
+    summary = pd.read_csv(finished_demo / "results" / "metrics" / "summary.tsv", sep="\t")
+    page = (finished_demo / "results" / "views" / "metrics" / "summary.html").read_text()
+    row = summary.dropna(subset=["auc", "auc_lo", "auc_hi"]).iloc[0]
+    assert f"{row['auc']:.4g} [{row['auc_lo']:.4g}, {row['auc_hi']:.4g}]" in page
 
 
 def test_study_outputs_exist_and_agree(finished_demo):

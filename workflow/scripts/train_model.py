@@ -1,6 +1,6 @@
-from svd_explain.logs import log_to
+from svd_explain.logs import job_label, log_to
 
-log_to(snakemake.log[0])
+log_to(snakemake.log[0], job=job_label(snakemake.rule, snakemake.wildcards))
 
 from svd_explain.train import train_model
 
