@@ -2,7 +2,7 @@
 # file only as a download, so every table a reader should see gets an HTML view (under
 # results/views/, by src/svd_explain/table_views.py), and the view, not the TSV, is registered.
 # One small rule per table (TableView, rules/common.smk): editing the views' code reruns only them.
-SYNTHETIC = config["corpus"]["source"] == "synthetic"
+SYNTHETIC_CORPUS = config["corpus"]["source"] == "synthetic"
 PER_METHOD = {"method": EXPLAIN_METHODS}
 TABLE_VIEWS = [
     TableView(
@@ -28,7 +28,7 @@ TABLE_VIEWS = [
         "Data",
         {"content": "planted cues (synthetic corpus)"},
         "Where the pathology cue is planted",
-        when=SYNTHETIC,
+        when=SYNTHETIC_CORPUS,
     ),
     TableView(
         "split",
@@ -66,7 +66,7 @@ TABLE_VIEWS = [
         "Alignment",
         {"content": "boundary errors against the synthetic truth (table)"},
         "Phone boundaries against the synthetic truth",
-        when=SYNTHETIC,
+        when=SYNTHETIC_CORPUS,
     ),
     TableView(
         "pretext_history",
