@@ -143,6 +143,9 @@ FEATURE_SETS = sorted({CLASSICAL_FEATURES[name] for name in CLASSICAL_BASELINES}
 
 
 # The two models the cases compare (the study's pair); other models get metrics and probes only.
+# The split's shares of speakers (train, dev, test), as the split rule and its captions use them.
+SPLIT_SHARES = [config["split"]["train"], config["split"]["dev"], config["split"]["test"]]
+
 CASE_MODELS = {
     "freeze": config["cases"]["freeze"],
     "finetuned": config["cases"]["finetuned"],

@@ -38,7 +38,7 @@ TABLE_VIEWS = [
         {"content": "split"},
         "Speaker-disjoint split",
         caption_params={
-            "shares": [config["split"]["train"], config["split"]["dev"], config["split"]["test"]],
+            "shares": SPLIT_SHARES,
             "seed": config["seed"],
         },
     ),
@@ -49,7 +49,7 @@ TABLE_VIEWS = [
         "Data",
         {"content": "split counts"},
         "Speakers and sessions per split",
-        caption_params={"shares": [config["split"]["train"], config["split"]["dev"], config["split"]["test"]]},
+        caption_params={"shares": SPLIT_SHARES},
     ),
     TableView(
         "alignment_failed",

@@ -10,7 +10,7 @@ rule split:
         table=R("split", "split.tsv"),
         counts=R("split", "counts.tsv"),
     params:
-        shares=[config["split"]["train"], config["split"]["dev"], config["split"]["test"]],
+        shares=SPLIT_SHARES,
         seed=config["seed"],
     log:
         R("logs", "split.log"),

@@ -34,7 +34,6 @@ import torch
 from transformers import AttentionInterface
 
 from svd_explain import features
-from svd_explain.logs import Progress
 from svd_explain.ast_model import (
     ROLLOUT_BATCH,
     SPECIAL_TOKENS,
@@ -45,6 +44,7 @@ from svd_explain.ast_model import (
     quiet_progress_bars,
     resolve_device,
 )
+from svd_explain.logs import Progress
 
 log = logging.getLogger(__name__)
 
