@@ -124,7 +124,12 @@ MODEL_PATTERN = "|".join(MODELS)
 # names and feature sets repeat, so that parsing needs no scikit-learn; a test checks they
 # agree): the confound baselines always, the classical ones that config["baselines"] lists.
 CONFOUND_BASELINES = ["age_only", "sex_only"]
-CLASSICAL_FEATURES = {"egemaps_svm": "egemaps", "egemaps_logreg": "egemaps", "praat_logreg": "praat"}
+CLASSICAL_FEATURES = {
+    "egemaps_svm": "egemaps",
+    "egemaps_logreg": "egemaps",
+    "praat_logreg": "praat",
+    "logmel_logreg": "logmel",
+}
 CLASSICAL_BASELINES = list(config["baselines"]["classical"])
 BASELINES = CONFOUND_BASELINES + CLASSICAL_BASELINES
 BASELINE_PATTERN = "|".join(BASELINES)

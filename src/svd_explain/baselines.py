@@ -5,7 +5,9 @@
 - Classical baselines, the field's reference points: openSMILE eGeMAPS functionals with a
   linear SVM (`egemaps_svm`, as in the ViVoLab `voicedisorder` pipeline) and with a logistic
   regression (`egemaps_logreg`); Praat's voice measures with a logistic regression
-  (`praat_logreg`).
+  (`praat_logreg`); and, on the AST's own input, the log-mel filter bank's per-bin level, spread
+  and frame-to-frame change with a logistic regression (`logmel_logreg`, logmel_features.py):
+  what the spectrogram gives a linear model without any learnt representation.
 
 Every baseline: missing values imputed with the train median (and counted), features
 standardised on train, balanced class weights; fitted on the train split only, its
@@ -34,8 +36,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Baseline:
-    """features: a catalog column (age, sex) or a feature set of voice_features (egemaps,
-    praat); classifier: logreg or svm; kind: confound or classical (metrics.KINDS)."""
+    """features: a catalog column (age, sex), a feature set of voice_features (egemaps,
+    praat) or the log-mel statistics (logmel); classifier: logreg or svm; kind: confound or classical (metrics.KINDS)."""
 
     features: str
     classifier: str
@@ -48,6 +50,7 @@ BASELINES = {
     "egemaps_svm": Baseline("egemaps", "svm", "classical"),
     "egemaps_logreg": Baseline("egemaps", "logreg", "classical"),
     "praat_logreg": Baseline("praat", "logreg", "classical"),
+    "logmel_logreg": Baseline("logmel", "logreg", "classical"),
 }
 CONFOUND_BASELINES = tuple(name for name, b in BASELINES.items() if b.kind == "confound")
 CLASSICAL_BASELINES = tuple(name for name, b in BASELINES.items() if b.kind == "classical")

@@ -99,7 +99,7 @@ def test_study_outputs_exist_and_agree(finished_demo):
         assert (results / "figures" / "rollout" / f"{session}.png").stat().st_size > 10_000
         assert (results / "figures" / "explanations" / f"{session}.png").stat().st_size > 10_000
     summary = pd.read_csv(results / "metrics" / "summary.tsv", sep="\t")
-    models = {"ast_freeze", "ast_finetuned", "age_only", "sex_only", "egemaps_svm", "egemaps_logreg", "praat_logreg"}
+    models = {"ast_freeze", "ast_finetuned", "age_only", "sex_only", "egemaps_svm", "egemaps_logreg", "praat_logreg", "logmel_logreg"}
     assert set(summary["model"]) == models and set(summary["split"]) == {"test", "dev"}
     assert summary["threshold"].between(0, 1).all() and summary["uar_n"].gt(0).all()
     assert summary.loc[summary["split"] == "dev", "role"].str.contains("model selection").all()
