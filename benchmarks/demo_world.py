@@ -4,7 +4,7 @@ default's 200, in three worlds: the default cue (on the phones the study did not
 the negative control (perturbation_scale 0: no cue, only the age confound left) and the cue
 planted elsewhere (on the study's phones /ɔ eː iː n/).
 
-For each world it runs the workflow (config.yaml as committed, LARGER, and the world's change)
+For each world it runs the workflow (config.yaml as committed, the larger corpus, and the world's change)
 up to the metrics, the probes and the explanation checks that can say where the cue is
 (localisation, phone occlusion's effects), and prints every model's test AUC with its 95 %
 interval beside the age-only baseline's, measured in the same run: the ratio model AUC /
@@ -13,7 +13,7 @@ baseline's upper bound); then per explainer the localisation of the cue (lift, A
 phones whose occlusion moves ast_finetuned most. The stand-in checkpoint does not depend on the
 corpus: it is pretrained once and shared.
 
-`python benchmarks/demo_world.py [--worlds default,no_cue,study_phones] [--keep DIR] [--pretext DIR]`"""
+`python benchmarks/demo_world.py [--worlds default,no_cue,study_phones] [--sessions 500] [--keep DIR] [--pretext DIR]`"""
 import argparse
 import json
 import shutil
@@ -30,20 +30,21 @@ ROOT = Path(__file__).resolve().parents[1]
 WORLDS = {
     "default": {},
     "no_cue": {"corpus": {"synthetic": {"perturbation_scale": 0.0}}},
-    # The classical baselines are left out here: only the AST models and age-only are compared.
-    "study_phones": {"corpus": {"synthetic": {"cue_phones": ["ɔ", "eː", "iː", "n"]}}, "baselines": {"classical": []}},
+    # Of the classical baselines only the one on the AST's own input runs here.
+    "study_phones": {"corpus": {"synthetic": {"cue_phones": ["ɔ", "eː", "iː", "n"]}}, "baselines": {"classical": ["logmel_logreg"]}},
 }
-LARGER = {"n_sessions": 500}
+SESSIONS = 500
 TARGETS = [
     "results/metrics/summary.tsv", "results/representations/probes.tsv",
     "results/explanations/localisation.tsv", "results/explanations/phone_effects.tsv",
 ]
 
 
-def run_world(workdir, overrides, pretext=None):
-    """Run the workflow in `workdir` with `overrides` on config.yaml; returns the seconds."""
+def run_world(workdir, overrides, sessions=SESSIONS, pretext=None):
+    """Run the workflow in `workdir` with `overrides` on config.yaml and a corpus of `sessions`
+    sessions; returns the seconds."""
     workdir.mkdir(parents=True, exist_ok=True)
-    world = {**overrides, "corpus": {"synthetic": {**LARGER, **overrides.get("corpus", {}).get("synthetic", {})}}}
+    world = {**overrides, "corpus": {"synthetic": {"n_sessions": sessions, **overrides.get("corpus", {}).get("synthetic", {})}}}
     (workdir / "world.yaml").write_text(yaml.safe_dump(world, allow_unicode=True))
     if pretext is not None:
         shutil.copytree(pretext, workdir / "results" / "checkpoint" / "pretext")
@@ -59,12 +60,13 @@ def run_world(workdir, overrides, pretext=None):
 
 
 def world_rows(workdir):
-    """Test AUC with its interval and train UAR of every model and of the age-only baseline,
-    from results/metrics/{name}.json."""
+    """Test AUC with its interval and train UAR of every model, of the age-only baseline and of
+    the classical baselines (logmel_logreg: a linear model on the AST's own input), from
+    results/metrics/{name}.json."""
     rows = []
     for path in sorted((workdir / "results" / "metrics").glob("*.json")):
         metrics = json.loads(path.read_text())
-        if metrics.get("kind") not in ("ast", "confound") or path.stem == "sex_only":
+        if metrics.get("kind") not in ("ast", "confound", "classical") or path.stem == "sex_only":
             continue
         test, train = metrics["test"], metrics.get("train", {})
         rows.append((path.stem, test["auc"], *test["auc_ci"], train.get("uar", float("nan"))))
@@ -86,6 +88,7 @@ def print_explanations(workdir):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--worlds", default=",".join(WORLDS))
+    parser.add_argument("--sessions", type=int, default=SESSIONS, help="sessions in each world's corpus")
     parser.add_argument("--keep", type=Path, help="run in this folder and keep the results")
     parser.add_argument("--pretext", type=Path, help="a stand-in checkpoint folder to reuse (else the first world's)")
     args = parser.parse_args()
@@ -97,12 +100,12 @@ def main():
     pretext = args.pretext
     for name in names:
         workdir = root / name
-        seconds = run_world(workdir, WORLDS[name], pretext)
+        seconds = run_world(workdir, WORLDS[name], args.sessions, pretext)
         pretext = pretext or workdir / "results" / "checkpoint" / "pretext"
         table = world_rows(workdir)
         age = table.loc["age_only"]
         probes = pd.read_csv(workdir / "results" / "representations" / "probes.tsv", sep="\t")
-        print(f"\n{name} ({WORLDS[name] or 'config.yaml as committed'}, {LARGER}): {seconds:.0f} s")
+        print(f"\n{name} ({WORLDS[name] or 'config.yaml as committed'}, {args.sessions} sessions): {seconds:.0f} s")
         print(f"  {'model':15s} {'test AUC':>9s} {'95 % interval':>16s} {'/ age-only':>11s} {'train UAR':>10s}  above age-only's upper bound")
         for model, row in table.iterrows():
             beats = "" if model == "age_only" else ("yes" if row["auc"] > age["upper"] else "no")
