@@ -88,7 +88,7 @@ def test_classical_baselines_choose_c_and_threshold_on_dev(tmp_path, name):
 def test_rule_helpers_list_the_same_baselines():
     common = (ROOT / "rules" / "common.smk").read_text()
     confound = re.search(r"CONFOUND_BASELINES = (\[.*\])", common)[1]
-    features = re.search(r"CLASSICAL_FEATURES = (\{.*\})", common)[1]
+    features = re.search(r"CLASSICAL_FEATURES = (\{.*?\})", common, re.DOTALL)[1]
     assert eval(confound) == list(CONFOUND_BASELINES)
     assert eval(features) == {name: BASELINES[name].features for name in CLASSICAL_BASELINES}
     schema = (ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text()
