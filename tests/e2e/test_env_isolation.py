@@ -20,8 +20,13 @@ from .conftest import REPO, TINY_CONFIG
 ENVS = REPO / "envs"
 PIP_ENVS = ["audio", "align", "analysis", "torch"]
 # The tiny demo, with the randomly initialised tiny AST (the stand-in checkpoint's pretraining
-# has its own tests; here each rule needs to run once).
-ISOLATED_CONFIG = {**TINY_CONFIG, "checkpoint": {"source": "tiny"}}
+# has its own tests; here each rule needs to run once), and of the explainers one per rule:
+# rollout, occlusion, and Integrated Gradients for the gradient rule (it also imports captum).
+ISOLATED_CONFIG = {
+    **TINY_CONFIG,
+    "checkpoint": {"source": "tiny"},
+    "explain": {"methods": ["rollout", "phone_occlusion", "integrated_gradients"]},
+}
 
 
 def run_snakemake(workdir, environment, *args):
