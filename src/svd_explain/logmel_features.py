@@ -12,9 +12,8 @@ and the model did not learn to use it.
 Table columns: session_id, then mean_000 … mean_{B−1}, std_000 …, delta_000 … (B mel bins), note.
 A recording whose filter bank cannot be computed or summarised gets NaN and the error as its
 note, as in voice_features.py: nothing stops the run, and the baselines impute it."""
-from collections.abc import Sequence
-
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,7 +34,9 @@ def logmel_columns(n_bins: int) -> list[str]:
 def logmel_statistics(log_mel_frames: np.ndarray) -> np.ndarray:
     """Mean, SD and mean absolute frame-to-frame change per mel bin (3 × bins values) of a
     log-mel filter bank (frames × bins), over its frames whose mean level is at least the
-    median frame's. Needs at least two frames."""
+    median frame's; the change is taken between successive frames of that selection (across a
+    quiet frame left out, too: at this level of summary the few such jumps do not matter).
+    Needs at least two frames."""
     if log_mel_frames.ndim != 2 or len(log_mel_frames) < 2:
         raise ValueError(f"need a filter bank of at least 2 frames x bins, got shape {log_mel_frames.shape}")
     level = log_mel_frames.mean(axis=1)
