@@ -42,7 +42,7 @@ def logmel_statistics(log_mel_frames: np.ndarray) -> np.ndarray:
     level = log_mel_frames.mean(axis=1)
     louder = log_mel_frames[level >= np.median(level)]
     if len(louder) < 2:
-        # Every frame at one level (e.g. a constant signal): use them all.
+        # A louder half of one frame (a filter bank of two frames at different levels): use them all.
         louder = log_mel_frames
     change = np.abs(np.diff(louder, axis=0)).mean(axis=0)
     return np.concatenate([louder.mean(axis=0), louder.std(axis=0), change])
@@ -53,7 +53,7 @@ def logmel_table(wav_paths: Sequence[str], session_ids: Sequence[int], checkpoin
     feature extractor gives its input: one row per session, sorted by session_id."""
     if len(wav_paths) != len(session_ids):
         raise ValueError(f"{len(wav_paths)} recordings but {len(session_ids)} session ids")
-    extractor = ASTFeatureExtractor.from_pretrained(checkpoint_dir)
+    extractor = ASTFeatureExtractor.from_pretrained(checkpoint_dir, local_files_only=True)
     columns = logmel_columns(extractor.num_mel_bins)
     rows, notes = [], []
     progress = Progress("log-mel statistics", len(wav_paths))
