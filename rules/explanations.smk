@@ -87,6 +87,7 @@ rule occlusion_maps:
         audio_dir=R("audio"),
         alignment_dir=R("alignment"),
         status_dir=R("alignment", "status"),
+        occlusion_fill=config["explain"]["occlusion_fill"],
     threads: 4
     resources:
         gpu=GPUS,
@@ -234,6 +235,10 @@ rule randomisation:
         alignment_dir=R("alignment"),
         status_dir=R("alignment", "status"),
         seed=config["seed"],
+        # Only phone occlusion's jobs use it (a change reruns only theirs).
+        occlusion_fill=lambda wildcards: (
+            config["explain"]["occlusion_fill"] if wildcards.method == "phone_occlusion" else None
+        ),
     threads: 4
     resources:
         gpu=GPUS,

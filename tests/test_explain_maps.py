@@ -66,3 +66,21 @@ def test_unknown_explainers_and_occlusion_without_alignments_are_refused(study, 
         explain_maps.write_maps("lime", model_dir, study / "split.parquet", study / "audio", study / "x.npz")
     with pytest.raises(ValueError, match="needs the alignments"):
         explain_maps.write_maps("phone_occlusion", model_dir, study / "split.parquet", study / "audio", study / "x.npz")
+
+
+def test_the_occlusion_fill_is_the_noise_floor_or_the_padding_value(study, model_dir):  # noqa: F811
+    """Both fills run through the workflow's path; they replace the phones differently, and an
+    unknown one is refused before any model runs."""
+    effects = {}
+    for fill in ("noise_floor", "padding"):
+        explain_maps.write_maps("phone_occlusion", model_dir, study / "split.parquet", study / "audio",
+                                study / f"{fill}.npz", device="cpu", alignment_dir=study / "alignment",
+                                status_dir=study / "alignment" / "status", effects_path=study / f"{fill}.parquet",
+                                occlusion_fill=fill)
+        effects[fill] = pd.read_parquet(study / f"{fill}.parquet")["effect"].to_numpy()
+    assert effects["noise_floor"].shape == effects["padding"].shape
+    assert not np.allclose(effects["noise_floor"], effects["padding"])
+    with pytest.raises(ValueError, match="occlusion_fill must be one of noise_floor, padding, not 'zeros'"):
+        explain_maps.write_maps("phone_occlusion", model_dir, study / "split.parquet", study / "audio", study / "x.npz",
+                                alignment_dir=study / "alignment", status_dir=study / "alignment" / "status",
+                                effects_path=study / "x.parquet", occlusion_fill="zeros")

@@ -48,6 +48,36 @@ def test_effects_are_the_change_in_log_odds_when_a_phone_is_removed():
     assert maps.shape == (2, 128, MAX_LENGTH)
 
 
+def test_a_fill_per_recording_and_mel_bin_replaces_the_phone_frames():
+    """The noise floor as the fill: each recording's removed phone takes its own per-bin values."""
+    model = tiny_model()
+    inputs = torch.randn(2, MAX_LENGTH, 128)
+    masks = np.stack([occlusion.phone_feature_mask(PHONES, MAX_LENGTH, 90)] * 2)
+    fill = occlusion.noise_floor(inputs, [90, 60])
+    _, effects, _ = occlusion.phone_effects(model, inputs, masks, fill, perturbations_per_eval=2)
+    forward = occlusion.log_odds(model)
+    with torch.no_grad():
+        for row in range(2):
+            for k in range(3):
+                frames = torch.as_tensor(masks[row] == k + 1)
+                removed = inputs[row].clone()
+                removed[frames] = fill[row, 0]
+                expected = float(forward(inputs[row:row + 1])[0] - forward(removed[None])[0])
+                assert effects[row, k] == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_the_noise_floor_is_a_low_quantile_of_the_recordings_own_frames():
+    inputs = torch.zeros(2, 50, 4)
+    inputs[0, :40] = torch.arange(40, dtype=torch.float32)[:, None] * torch.tensor([1.0, 2.0, 3.0, 4.0])
+    inputs[0, 40:] = -100.0  # padding after the recording: never the floor
+    inputs[1, :30] = 7.0
+    floor = occlusion.noise_floor(inputs, [40, 30])
+    assert floor.shape == (2, 1, 4)
+    expected = torch.quantile(torch.arange(40, dtype=torch.float32), occlusion.NOISE_FLOOR_QUANTILE)
+    assert torch.allclose(floor[0, 0], expected * torch.tensor([1.0, 2.0, 3.0, 4.0]))
+    assert torch.allclose(floor[1, 0], torch.full((4,), 7.0))
+
+
 def test_the_padding_value_is_what_the_extractor_writes_for_empty_frames():
     from transformers import ASTFeatureExtractor
 

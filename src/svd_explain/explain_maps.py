@@ -41,9 +41,10 @@ EFFECT_COLUMNS = ["session_id", "speaker_id", "label", "word", "position", "phon
 class Settings:
     """What the explainers need beside the model and its inputs."""
 
-    baseline: float
+    baseline: float  # the padding value: Integrated Gradients' baseline
     head_fusion: str = "mean"
     tokens: str = "mean"
+    occlusion_fill: str = "noise_floor"  # occlusion.FILLS
     alignments: dict = field(default_factory=dict)  # session -> (words, phones), usable ones only
 
 
@@ -76,7 +77,13 @@ def _occlusion(model, input_values, sessions, n_frames, settings):
     occurrences = {s: phone_occurrences(*settings.alignments[s]) for s in sessions if s in settings.alignments}
     masks = np.stack([occlusion.phone_feature_mask(settings.alignments[sessions[k]][1], max_length, n_frames[k])
                       for k in aligned])
-    found, effects, aligned_maps = occlusion.phone_effects(model, input_values[aligned], masks, settings.baseline)
+    if settings.occlusion_fill == "noise_floor":
+        fill = occlusion.noise_floor(input_values[aligned], [n_frames[k] for k in aligned])
+    elif settings.occlusion_fill == "padding":
+        fill = settings.baseline
+    else:
+        raise ValueError(f"occlusion_fill must be one of {', '.join(occlusion.FILLS)}, not {settings.occlusion_fill!r}")
+    found, effects, aligned_maps = occlusion.phone_effects(model, input_values[aligned], masks, fill)
     for row, k in enumerate(aligned):
         maps[k], odds[k] = aligned_maps[row], found[row]
         for index, (word, position, phone, start, end) in enumerate(occurrences[sessions[k]]):
@@ -100,12 +107,16 @@ def usable_alignments(sessions, alignment_dir, status_dir) -> dict:
 
 
 def write_maps(method, model_dir, split_path, audio_dir, out_path, splits="test", batch_size=8, device="auto",
-               head_fusion="mean", tokens="mean", alignment_dir=None, status_dir=None, effects_path=None, threads=None):
+               head_fusion="mean", tokens="mean", alignment_dir=None, status_dir=None, effects_path=None, threads=None,
+               occlusion_fill="noise_floor"):
     """The maps of `method` for the model in `model_dir` and every recording of `splits` ("test"
     or "all") of the split table, from `audio_dir`/<session>.wav, into `out_path`; phone
-    occlusion also writes its effect table (EFFECT_COLUMNS) to `effects_path` (Parquet)."""
+    occlusion (its removed phones replaced as `occlusion_fill` says: occlusion.FILLS) also
+    writes its effect table (EFFECT_COLUMNS) to `effects_path` (Parquet)."""
     if method not in METHODS:
         raise ValueError(f"unknown explainer {method!r}; the explainers are {', '.join(METHODS)}")
+    if occlusion_fill not in occlusion.FILLS:
+        raise ValueError(f"occlusion_fill must be one of {', '.join(occlusion.FILLS)}, not {occlusion_fill!r}")
     if splits not in ("test", "all"):
         raise ValueError(f"splits must be test or all, not {splits!r}")
     if method == "phone_occlusion" and (alignment_dir is None or status_dir is None or effects_path is None):
@@ -121,7 +132,7 @@ def write_maps(method, model_dir, split_path, audio_dir, out_path, splits="test"
     model, extractor = load_model(model_dir)
     model = model.to(resolve_device(device)[0]).eval()
     sessions = [int(s) for s in recordings["session_id"]]
-    settings = Settings(occlusion.padding_value(extractor), head_fusion, tokens)
+    settings = Settings(occlusion.padding_value(extractor), head_fusion, tokens, occlusion_fill)
     if method == "phone_occlusion":
         settings.alignments = usable_alignments(sessions, alignment_dir, status_dir)
     log.info("%s, %s: %d recordings (%s), batch %d, on %s", method, model_dir, len(sessions), splits, batch_size,

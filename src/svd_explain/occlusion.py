@@ -5,11 +5,19 @@ log-odds(recording without the phone). A positive effect: the phone pushed the m
 "pathological". The map spreads each phone's effect over its frames (every mel bin); frames
 outside the phones (silence, pauses, padding) get 0.
 
-Replacement: the padding value, the model input of a frame that holds no recording (the
-extractor pads with zeros before it normalises, so (0 − mean) / (2 · std) ≈ 0.47). It is what
-the model has seen in every training input where there is nothing to hear, so removing a phone
-means showing the model "nothing here". The recording's own noise floor would be the other
-choice; it keeps the level context but is sound, and the model may read it as such.
+Replacement (`explain.occlusion_fill`): by default the recording's own noise floor, per mel bin
+the NOISE_FLOOR_QUANTILE quantile of its frames in the model's input (its leading and trailing
+silence and its pauses), so that a removed phone becomes the silence the model hears around
+every phrase, at that recording's level and noise; `padding` takes the padding value instead,
+the input of a frame that holds no recording (the extractor pads with zeros before it
+normalises, so (0 − mean) / (2 · std) ≈ 0.47, a flat spectrum far above a recording's silence),
+which the model has only ever seen after the recording ends. On the 500-session demo worlds
+(`benchmarks/occlusion_fill.py`, true phones, `ast_finetuned`), the noise floor gives the
+per-frame AUC against the planted cue 0.60 where the padding value gives 0.48 (cue on
+/uː ɛ ə m ʁ v/), and 0.46 where it gives 0.30 (cue on /ɔ eː iː n/), and moves the model less
+where there is no cue; with either fill, removing a cue phone mostly *raises* "pathological"
+(a silence inside the phrase is itself unusual), so the sign of an effect says what the
+replacement does as much as what the phone did.
 
 Computed with captum's FeatureAblation, one feature group per phone occurrence
 (`phone_feature_mask`), batched over recordings and phones. Perturbation aligned to phones is
@@ -21,11 +29,24 @@ from captum.attr import FeatureAblation
 from svd_explain.frames import frame_centres
 
 PATHOLOGICAL = 1
+FILLS = ("noise_floor", "padding")
+# The share of a recording's frames quieter than its noise floor, in every mel bin.
+NOISE_FLOOR_QUANTILE = 0.05
 
 
 def padding_value(extractor) -> float:
     """The normalised model input of a padded (empty) frame."""
     return float((0.0 - extractor.mean) / (2 * extractor.std))
+
+
+def noise_floor(input_values: torch.Tensor, n_frames) -> torch.Tensor:
+    """Each recording's noise floor in the model's input (recordings × 1 × mel bins): per mel
+    bin, the NOISE_FLOOR_QUANTILE quantile of its first `n_frames` frames (its own, not the
+    padding after them)."""
+    return torch.stack([
+        torch.quantile(inputs[:frames].float(), NOISE_FLOOR_QUANTILE, dim=0)[None]
+        for inputs, frames in zip(input_values, n_frames, strict=True)
+    ]).to(input_values.dtype)
 
 
 def phone_feature_mask(phones, max_length: int, n_frames: int) -> np.ndarray:
@@ -52,15 +73,18 @@ def log_odds(model):
 
 
 @torch.no_grad()
-def phone_effects(model, input_values, masks, baseline: float, perturbations_per_eval: int = 8):
+def phone_effects(model, input_values, masks, baseline: float | torch.Tensor, perturbations_per_eval: int = 8):
     """The effect on the log-odds of removing each phone group of `masks` (recordings ×
     max_length, from phone_feature_mask) from `input_values` (recordings × max_length × mel
-    bins): (log-odds per recording, effects (recordings × groups, group k + 1 in column k;
+    bins), its frames replaced by `baseline` (a value, or one per recording and mel bin,
+    recordings × 1 × mel bins, as noise_floor gives): (log-odds per recording, effects (recordings × groups, group k + 1 in column k;
     NaN where a recording has no such group), maps (recordings × mel bins × max_length))."""
     device = next(model.parameters()).device
     inputs = input_values.to(device)
     masks = torch.as_tensor(np.asarray(masks), device=device)
     feature_mask = masks[:, :, None].expand_as(inputs)
+    if isinstance(baseline, torch.Tensor):
+        baseline = baseline.to(device=device, dtype=inputs.dtype).expand_as(inputs).contiguous()
     forward = log_odds(model)
     # Group 0 (no phone) is ablated too (captum ablates every group); its column is dropped.
     attributions = FeatureAblation(forward).attribute(

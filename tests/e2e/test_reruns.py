@@ -166,6 +166,21 @@ def test_a_figure_setting_reruns_only_figures(demo, setting, value):
     )
 
 
+def test_the_occlusion_fill_reruns_phone_occlusion_only(demo):
+    """explain.occlusion_fill reaches phone occlusion's maps and its randomisation check, and
+    no other explainer's jobs."""
+    set_config(demo, "explain", "occlusion_fill", value="padding")
+    expected = {
+        f"results/{path}"
+        for model in ("ast_freeze", "ast_finetuned")
+        for path in (f"maps/phone_occlusion/{model}.npz", f"explanations/occlusion/{model}.parquet",
+                     f"explanations/randomisation/phone_occlusion/{model}.tsv")
+    }
+    assert params_changed(demo) == expected
+    other_explainers = [job for job in plan(demo) if "method=" in job[1] and "method=phone_occlusion" not in job[1]]
+    assert not other_explainers, other_explainers
+
+
 def test_editing_the_rollout_module_reruns_rollout_and_what_follows_only(demo):
     # The edit happens in the demo's own checkout; it reaches the rules through mtimes (the
     # modules are inputs).

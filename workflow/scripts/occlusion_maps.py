@@ -17,4 +17,5 @@ write_maps(
     status_dir=snakemake.params.status_dir,
     effects_path=snakemake.output.effects,
     threads=snakemake.threads,
+    occlusion_fill=snakemake.params.occlusion_fill,
 )

@@ -18,4 +18,5 @@ write_randomisation(
     tokens=snakemake.params.tokens,
     device=snakemake.params.device,
     seed=snakemake.params.seed,
+    occlusion_fill=snakemake.params.occlusion_fill,
 )
