@@ -207,7 +207,7 @@ TABLE_VIEWS = [
         R("explanations", "phone_effects.tsv"),
         "../report/explanations_phone_effects.rst",
         "Explanation checks",
-        {"check": "phone effects", "content": "table"},
+        {"check": "phone_effects", "content": "table"},
         "Phone occlusion effects",
         when="phone_effects" in explanation_checks(),
     ),

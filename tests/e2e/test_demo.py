@@ -81,6 +81,37 @@ def test_the_report_holds_every_item_the_readme_lists_and_no_other(finished_demo
     assert not [p for p in items if p.endswith((".tsv", ".csv", ".parquet"))]
 
 
+def report_json(text, name):
+    start = text.index(f"{name} = {{") + len(f"{name} = ")
+    return json.JSONDecoder().raw_decode(text[start:])[0]
+
+
+def test_every_toggle_in_the_report_has_both_of_its_values(finished_demo):
+    """The report's page shows a label (other than the first) with two values, each on half of a
+    subcategory's items, as a toggle, and then needs both values for every other combination of
+    labels: a missing one breaks the page (it stays blank). The rule as the page's getData()
+    applies it."""
+    report = finished_demo / "results" / "report.html"
+    if not report.exists():
+        snakemake(finished_demo, "--report", str(report))
+    text = report.read_text(encoding="utf-8")
+    categories, results = report_json(text, "categories"), report_json(text, "results")
+    broken = []
+    for category, subcategories in categories.items():
+        for subcategory, paths in subcategories.items():
+            labelled = [results[p]["labels"] for p in paths]
+            keys = list(dict.fromkeys(key for labels in labelled for key in labels))
+            for key in keys[1:]:
+                values = [labels[key] for labels in labelled if key in labels]
+                if len(set(values)) == 2 and all(values.count(v) * 2 == len(paths) for v in set(values)):
+                    others = {}
+                    for labels in labelled:
+                        rest = tuple(labels.get(k, "") for k in keys if k != key)
+                        others.setdefault(rest, set()).add(labels.get(key))
+                    broken += [(category, subcategory, rest, found) for rest, found in others.items() if found != set(values)]
+    assert not broken, broken
+
+
 def test_a_table_view_shows_the_table_with_its_intervals(finished_demo):
     summary = pd.read_csv(finished_demo / "results" / "metrics" / "summary.tsv", sep="\t")
     page = (finished_demo / "results" / "views" / "metrics" / "summary.html").read_text()
