@@ -60,7 +60,7 @@ def measure(model_dir, table, phones, cues, fill):
                     for w in batch["wav"]]
         batch_phones = phones[start:start + BATCH]
         masks = np.stack([occlusion.phone_feature_mask(p, inputs.shape[1], n) for p, n in zip(batch_phones, n_frames)])
-        baseline = occlusion.noise_floor(inputs, n_frames) if fill == "noise_floor" else occlusion.padding_value(extractor)
+        baseline = occlusion.fill_values(fill, inputs, n_frames, occlusion.padding_value(extractor))
         _, effects, maps = occlusion.phone_effects(model, inputs, masks, baseline)
         for row, (recording, recording_phones, frames) in enumerate(zip(batch.itertuples(), batch_phones, n_frames)):
             for k, phone in enumerate(recording_phones):

@@ -77,12 +77,8 @@ def _occlusion(model, input_values, sessions, n_frames, settings):
     occurrences = {s: phone_occurrences(*settings.alignments[s]) for s in sessions if s in settings.alignments}
     masks = np.stack([occlusion.phone_feature_mask(settings.alignments[sessions[k]][1], max_length, n_frames[k])
                       for k in aligned])
-    if settings.occlusion_fill == "noise_floor":
-        fill = occlusion.noise_floor(input_values[aligned], [n_frames[k] for k in aligned])
-    elif settings.occlusion_fill == "padding":
-        fill = settings.baseline
-    else:
-        raise ValueError(f"occlusion_fill must be one of {', '.join(occlusion.FILLS)}, not {settings.occlusion_fill!r}")
+    fill = occlusion.fill_values(settings.occlusion_fill, input_values[aligned], [n_frames[k] for k in aligned],
+                                 settings.baseline)
     found, effects, aligned_maps = occlusion.phone_effects(model, input_values[aligned], masks, fill)
     for row, k in enumerate(aligned):
         maps[k], odds[k] = aligned_maps[row], found[row]

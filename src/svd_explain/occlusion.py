@@ -49,6 +49,16 @@ def noise_floor(input_values: torch.Tensor, n_frames) -> torch.Tensor:
     ]).to(input_values.dtype)
 
 
+def fill_values(fill: str, input_values: torch.Tensor, n_frames, padding: float) -> float | torch.Tensor:
+    """What replaces a removed phone for `fill` (one of FILLS): each recording's noise floor,
+    or `padding` (padding_value)."""
+    if fill == "noise_floor":
+        return noise_floor(input_values, n_frames)
+    if fill == "padding":
+        return padding
+    raise ValueError(f"occlusion_fill must be one of {', '.join(FILLS)}, not {fill!r}")
+
+
 def phone_feature_mask(phones, max_length: int, n_frames: int) -> np.ndarray:
     """The frames of each phone occurrence as feature groups (max_length,): k + 1 for the k-th
     phone of `phones` (Segments, seconds), 0 for every other frame. A frame belongs to the
