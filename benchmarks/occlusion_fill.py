@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score
 
 from svd_explain import features, occlusion
 from svd_explain.ast_model import load_model
-from svd_explain.frames import frame_centres
+from svd_explain.checks.localisation import cue_mask, planted_spans
 from svd_explain.textgrids import read_alignment
 
 HERE = Path(__file__).resolve().parent
@@ -38,17 +38,9 @@ def test_recordings(results):
     return table, phones
 
 
-def cue_mask(cues, session, n_frames, max_length):
-    """The frames (their centres) inside the cue's spans of `session`."""
-    centres = frame_centres(max_length)[:n_frames]
-    mask = np.zeros(n_frames, dtype=bool)
-    for start, end in cues.loc[cues["session_id"] == session, ["cue_start_s", "cue_end_s"]].itertuples(index=False):
-        mask |= (centres >= start) & (centres < end)
-    return mask
-
-
-def measure(model_dir, table, phones, cues, fill):
-    """Per-frame AUC against the cue, and the effect table (recording, label, phone, cue, effect)."""
+def measure(model_dir, table, phones, cues, spans, fill):
+    """Per-frame AUC against the cue (`spans`: localisation.planted_spans), and the effect table
+    (recording, label, phone, cue, effect)."""
     model, extractor = load_model(model_dir)
     model.eval()
     cue_phones = set(cues["phone"])
@@ -56,8 +48,7 @@ def measure(model_dir, table, phones, cues, fill):
     for start in range(0, len(table), BATCH):
         batch = table.iloc[start:start + BATCH]
         inputs = features.load_inputs(list(batch["wav"]), extractor)
-        n_frames = [min(features.num_frames(features.read_wav(w, extractor.sampling_rate).size), extractor.max_length)
-                    for w in batch["wav"]]
+        n_frames = [features.input_frames(w, extractor) for w in batch["wav"]]
         batch_phones = phones[start:start + BATCH]
         masks = np.stack([occlusion.phone_feature_mask(p, inputs.shape[1], n) for p, n in zip(batch_phones, n_frames)])
         baseline = occlusion.fill_values(fill, inputs, n_frames, occlusion.padding_value(extractor))
@@ -65,7 +56,7 @@ def measure(model_dir, table, phones, cues, fill):
         for row, (recording, recording_phones, frames) in enumerate(zip(batch.itertuples(), batch_phones, n_frames)):
             for k, phone in enumerate(recording_phones):
                 rows.append((recording.session_id, recording.label, phone.label, phone.label in cue_phones, effects[row, k]))
-            truth = cue_mask(cues[cues["planted"]], recording.session_id, frames, inputs.shape[1])
+            truth = cue_mask(spans.get(recording.session_id, []), frames)
             if recording.label == 1 and 0 < truth.sum() < len(truth):
                 aucs.append(roc_auc_score(truth, maps[row][:, :frames].mean(axis=0)))
     return float(np.mean(aucs)), pd.DataFrame(rows, columns=["session_id", "label", "phone", "cue", "effect"])
@@ -84,12 +75,13 @@ def main():
     torch.set_num_threads(2)
     table, phones = test_recordings(results)
     cues = pd.read_parquet(results / "corpus" / "cues.parquet")
+    spans = planted_spans(results / "corpus" / "cues.parquet")
     print(f"world {args.world}: {len(table)} test recordings ({int(table['label'].sum())} pathological), "
           f"cue on /{' '.join(sorted(set(cues['phone'])))}/")
     for model_name in args.models:
         found = {}
         for fill in occlusion.FILLS:
-            auc, effects = measure(results / "models" / model_name, table, phones, cues, fill)
+            auc, effects = measure(results / "models" / model_name, table, phones, cues, spans, fill)
             found[fill] = auc
             pathological, healthy = effects[effects["label"] == 1], effects[effects["label"] == 0]
             top = pathological.groupby("phone")["effect"].mean().sort_values(ascending=False).head(4)

@@ -44,7 +44,7 @@ class Settings:
     baseline: float  # the padding value: Integrated Gradients' baseline
     head_fusion: str = "mean"
     tokens: str = "mean"
-    occlusion_fill: str = "noise_floor"  # occlusion.FILLS
+    occlusion_fill: str | None = "noise_floor"  # occlusion.FILLS; None where no phone is occluded
     alignments: dict = field(default_factory=dict)  # session -> (words, phones), usable ones only
 
 
@@ -111,8 +111,7 @@ def write_maps(method, model_dir, split_path, audio_dir, out_path, splits="test"
     writes its effect table (EFFECT_COLUMNS) to `effects_path` (Parquet)."""
     if method not in METHODS:
         raise ValueError(f"unknown explainer {method!r}; the explainers are {', '.join(METHODS)}")
-    if occlusion_fill not in occlusion.FILLS:
-        raise ValueError(f"occlusion_fill must be one of {', '.join(occlusion.FILLS)}, not {occlusion_fill!r}")
+    occlusion.check_fill(occlusion_fill)
     if splits not in ("test", "all"):
         raise ValueError(f"splits must be test or all, not {splits!r}")
     if method == "phone_occlusion" and (alignment_dir is None or status_dir is None or effects_path is None):

@@ -36,6 +36,11 @@ def read_wav(path, sampling_rate):
     return audio[:, 0]
 
 
+def input_frames(wav_path, feature_extractor) -> int:
+    """The frames a recording fills in the model's input: its own, at most max_length."""
+    return min(num_frames(read_wav(wav_path, feature_extractor.sampling_rate).size), feature_extractor.max_length)
+
+
 def log_mel(wav_path, feature_extractor):
     """The unnormalised log-mel filter bank of one recording, frames x mel bins, unpadded:
     the extractor's own computation, with padding and normalisation switched off."""

@@ -49,14 +49,17 @@ def noise_floor(input_values: torch.Tensor, n_frames) -> torch.Tensor:
     ]).to(input_values.dtype)
 
 
+def check_fill(fill: str) -> None:
+    """Refuse a fill that is not one of FILLS."""
+    if fill not in FILLS:
+        raise ValueError(f"occlusion_fill must be one of {', '.join(FILLS)}, not {fill!r}")
+
+
 def fill_values(fill: str, input_values: torch.Tensor, n_frames, padding: float) -> float | torch.Tensor:
     """What replaces a removed phone for `fill` (one of FILLS): each recording's noise floor,
     or `padding` (padding_value)."""
-    if fill == "noise_floor":
-        return noise_floor(input_values, n_frames)
-    if fill == "padding":
-        return padding
-    raise ValueError(f"occlusion_fill must be one of {', '.join(FILLS)}, not {fill!r}")
+    check_fill(fill)
+    return noise_floor(input_values, n_frames) if fill == "noise_floor" else padding
 
 
 def phone_feature_mask(phones, max_length: int, n_frames: int) -> np.ndarray:
@@ -87,8 +90,9 @@ def phone_effects(model, input_values, masks, baseline: float | torch.Tensor, pe
     """The effect on the log-odds of removing each phone group of `masks` (recordings ×
     max_length, from phone_feature_mask) from `input_values` (recordings × max_length × mel
     bins), its frames replaced by `baseline` (a value, or one per recording and mel bin,
-    recordings × 1 × mel bins, as noise_floor gives): (log-odds per recording, effects (recordings × groups, group k + 1 in column k;
-    NaN where a recording has no such group), maps (recordings × mel bins × max_length))."""
+    recordings × 1 × mel bins, as noise_floor gives): (log-odds per recording, effects
+    (recordings × groups, group k + 1 in column k; NaN where a recording has no such group),
+    maps (recordings × mel bins × max_length))."""
     device = next(model.parameters()).device
     inputs = input_values.to(device)
     masks = torch.as_tensor(np.asarray(masks), device=device)

@@ -75,8 +75,7 @@ def write_randomisation(method, model_name, model_dir, split_path, audio_dir, ou
     if method == "phone_occlusion":
         settings.alignments = explain_maps.usable_alignments(sessions, alignment_dir, status_dir)
     inputs = features.load_inputs(list(table["wav"]), extractor)
-    n_frames = [min(features.num_frames(features.read_wav(w, extractor.sampling_rate).size), extractor.max_length)
-                for w in table["wav"]]
+    n_frames = [features.input_frames(w, extractor) for w in table["wav"]]
 
     def maps_of(m):
         return explain_maps.method_maps(method, m, inputs, sessions, n_frames, settings)[1]
