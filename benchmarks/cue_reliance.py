@@ -23,6 +23,7 @@ For each model it prints:
 
 `python benchmarks/cue_reliance.py [--world benchmarks/out/demo_world/default] [--models ast_finetuned ast_freeze]`"""
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
@@ -34,13 +35,15 @@ import yaml
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from svd_explain import features, occlusion
-from svd_explain.ast_model import load_model
-from svd_explain.audio import resample_recording
-from svd_explain.catalog import CATEGORIES_TABLE, read_metadata, sessions_from_metadata
-from svd_explain.checks.localisation import cue_mask, frame_relevance
-from svd_explain.synth.corpus import to_int16
-from svd_explain.synth.recording import SAMPLE_RATE, synthesize_recording
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from svd_explain import features, occlusion  # noqa: E402
+from svd_explain.ast_model import load_model  # noqa: E402
+from svd_explain.audio import resample_recording  # noqa: E402
+from svd_explain.catalog import CATEGORIES_TABLE, read_metadata, sessions_from_metadata  # noqa: E402
+from svd_explain.checks.localisation import cue_mask, frame_relevance  # noqa: E402
+from svd_explain.synth.corpus import to_int16  # noqa: E402
+from svd_explain.synth.recording import SAMPLE_RATE, synthesize_recording  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

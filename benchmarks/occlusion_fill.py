@@ -12,6 +12,7 @@ phone), and the phones with the largest mean effect on pathological recordings.
 
 `python benchmarks/occlusion_fill.py [--world benchmarks/out/demo_world/default] [--models ast_finetuned ast_freeze]`"""
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,12 @@ import pandas as pd
 import torch
 from sklearn.metrics import roc_auc_score
 
-from svd_explain import features, occlusion
-from svd_explain.ast_model import load_model
-from svd_explain.checks.localisation import cue_mask, planted_spans
-from svd_explain.textgrids import read_alignment
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from svd_explain import features, occlusion  # noqa: E402
+from svd_explain.ast_model import load_model  # noqa: E402
+from svd_explain.checks.localisation import cue_mask, planted_spans  # noqa: E402
+from svd_explain.textgrids import read_alignment  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 WORLD = HERE / "out" / "demo_world" / "default"
