@@ -6,17 +6,25 @@ On a demo world kept by `benchmarks/demo_world.py --keep DIR`, every pathologica
 that carries a cue is synthesized again, with the corpus's own seed, session and speaker:
   - as it is (checked: the same samples as the workflow's `results/audio/{session}.wav`);
   - without its cue (the healthy voice source on every phone);
-  - once per cue phone, without the cue on that phone only (every other cue phone keeps it).
+  - once per cue phone, without the cue on that phone only (every other cue phone keeps it);
+  - a sham: with the cue also on the voiceless /t/, where the voice source is silent (only the
+    cue's 10 ms ramps reach its neighbours), so that what changes is the noise drawn after it.
 The renderings share the phone timing, the speaker and the recording channel; the noise draws
-of the voice source differ after the first cue phone, because the cue changes how many glottal
-cycles are drawn. Each rendering goes through the workflow's resampling and feature extraction.
+of the voice source differ after the first phone whose cue changes, because the cue changes how
+many glottal cycles are drawn. The sham measures what that alone moves: a phone's log-odds is
+worth reading only where it stands out from the sham's. Each rendering goes through the
+workflow's resampling and feature extraction.
 
 For each model it prints:
   - the log-odds of "pathological" on the healthy test recordings, on the pathological ones and
     on the same pathological ones without their cue; `cue carries`: the share of the gap between
     pathological and healthy that goes when the cue goes (1: the model separates them by the cue
     alone; 0: not at all), and the test AUC with and without the cue;
-  - per cue phone, the log-odds lost without the cue on that phone (the model's use of it);
+  - per cue phone, the log-odds lost without the cue on that phone (the model's use of it), and
+    the sham's spread (the noise in a single recording's value);
+  - the localisation (lift, per-frame AUC; checks/localisation.py) of an oracle map that puts on
+    each cue phone's frames the log-odds the phone carries in that recording and nothing anywhere
+    else: what a map faithful to the model's use of the cue would score;
   - per explainer, the mean Spearman correlation, over the recordings, between the relevance a map
     puts on each cue phone (its positive part over the phone's frames) and the log-odds that phone
     carries: a map that follows what the model uses scores near 1.
@@ -41,7 +49,7 @@ from svd_explain import features, occlusion  # noqa: E402
 from svd_explain.ast_model import load_model  # noqa: E402
 from svd_explain.audio import resample_recording  # noqa: E402
 from svd_explain.catalog import CATEGORIES_TABLE, read_metadata, sessions_from_metadata  # noqa: E402
-from svd_explain.checks.localisation import cue_mask, frame_relevance  # noqa: E402
+from svd_explain.checks.localisation import cue_mask, frame_relevance, localisation  # noqa: E402
 from svd_explain.synth.corpus import to_int16  # noqa: E402
 from svd_explain.synth.recording import SAMPLE_RATE, synthesize_recording  # noqa: E402
 
@@ -50,6 +58,8 @@ ROOT = HERE.parent
 WORLD = HERE / "out" / "demo_world" / "default"
 BATCH = 8
 BOOTSTRAP = 2000
+# Voiceless in the synthesizer (no voice source), so a cue on it is acoustically almost nothing.
+SHAM_PHONE = "t"
 
 
 def world_settings(world: Path) -> dict:
@@ -95,6 +105,7 @@ def renderings(results: Path, settings: dict, rate: int):
             recordings.append({
                 "session_id": int(session_id), "speaker_id": int(session["speaker_id"]), "factual": factual,
                 "no_cue": render(session, settings, (), Path(tmp), rate),
+                "sham": render(session, settings, (*settings["cue_phones"], SHAM_PHONE), Path(tmp), rate),
                 "without": {p: render(session, settings, tuple(q for q in settings["cue_phones"] if q != p), Path(tmp), rate)
                             for p in settings["cue_phones"]},
             })
@@ -124,6 +135,20 @@ def phone_relevance(relevance: np.ndarray, phone_spans: dict) -> dict:
     return {p: float(per_frame[cue_mask(spans, len(per_frame))].sum()) for p, spans in phone_spans.items()}
 
 
+def oracle_localisation(recording: dict, carried: pd.Series, spans: dict, extractor) -> dict:
+    """Localisation of the map that puts on each cue phone's frames the log-odds it carries
+    (its positive part, spread evenly over the phone's frames) and nothing on any other frame."""
+    n_frames = min(features.num_frames(len(recording["factual"])), extractor.max_length)
+    per_frame = np.zeros(n_frames)
+    for phone, value in carried.items():
+        frames = cue_mask(spans[(recording["session_id"], phone)], n_frames)
+        per_frame[frames] = max(value, 0.0) / max(frames.sum(), 1)
+    planted = np.zeros(n_frames, dtype=bool)
+    for phone in carried.index:
+        planted |= cue_mask(spans[(recording["session_id"], phone)], n_frames)
+    return localisation(per_frame[None, :], planted)
+
+
 def measure(results: Path, model_name: str, recordings, healthy, cues: pd.DataFrame, methods):
     model, extractor = load_model(results / "models" / model_name)
     model.eval()
@@ -143,10 +168,16 @@ def measure(results: Path, model_name: str, recordings, healthy, cues: pd.DataFr
     print(f"    test AUC against the {len(healthy_odds)} healthy: with the cue "
           f"{roc_auc_score(labels, np.r_[healthy_odds, factual]):.3f}, without it {roc_auc_score(labels, np.r_[healthy_odds, no_cue]):.3f}")
     carried = pd.DataFrame({p: factual - without[p] for p in phones})
+    sham = factual - log_odds_of(model, extractor, [r["sham"] for r in recordings])
     means = carried.mean().sort_values(ascending=False)
     print("    log-odds lost without the cue on one phone (mean over recordings): "
-          + ", ".join(f"/{p}/ {v:+.2f}" for p, v in means.items()))
+          + ", ".join(f"/{p}/ {v:+.2f}" for p, v in means.items())
+          + f"; per recording their standard deviation {carried.to_numpy().std():.2f}, the sham's {sham.std():.2f} "
+          f"(mean {sham.mean():+.2f})")
     spans = {(s, p): list(zip(g["cue_start_s"], g["cue_end_s"])) for (s, p), g in cues.groupby(["session_id", "phone"])}
+    oracle = [oracle_localisation(recording, carried.loc[row], spans, extractor) for row, recording in enumerate(recordings)]
+    print(f"    oracle map (each cue phone's log-odds on its frames, nothing elsewhere): lift "
+          f"{np.nanmean([o['lift'] for o in oracle]):.2f}, per-frame AUC {np.nanmean([o['auc'] for o in oracle]):.3f}")
     for method in methods:
         path = results / "maps" / method / f"{model_name}.npz"
         if not path.exists():
