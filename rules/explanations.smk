@@ -41,6 +41,10 @@ rule explanation_maps:
         batch_size=config["rollout"]["batch_size"],
         device=config["training"]["device"],
         audio_dir=R("audio"),
+        # Only Integrated Gradients' jobs use it (a change reruns only theirs).
+        ig_baseline=lambda wildcards: (
+            config["explain"]["ig_baseline"] if wildcards.method == "integrated_gradients" else None
+        ),
     threads: 4
     resources:
         gpu=GPUS,
@@ -238,6 +242,9 @@ rule randomisation:
         # Only phone occlusion's jobs use it (a change reruns only theirs).
         occlusion_fill=lambda wildcards: (
             config["explain"]["occlusion_fill"] if wildcards.method == "phone_occlusion" else None
+        ),
+        ig_baseline=lambda wildcards: (
+            config["explain"]["ig_baseline"] if wildcards.method == "integrated_gradients" else None
         ),
     threads: 4
     resources:

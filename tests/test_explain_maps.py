@@ -84,3 +84,20 @@ def test_the_occlusion_fill_is_the_noise_floor_or_the_padding_value(study, model
         explain_maps.write_maps("phone_occlusion", model_dir, study / "split.parquet", study / "audio", study / "x.npz",
                                 alignment_dir=study / "alignment", status_dir=study / "alignment" / "status",
                                 effects_path=study / "x.parquet", occlusion_fill="zeros")
+
+
+def test_integrated_gradients_start_from_the_blurred_recording_or_the_padding_value(study, model_dir):  # noqa: F811
+    """Both baselines run through the workflow's path and give different maps; an unknown one is
+    refused before any model runs."""
+    maps = {}
+    for baseline in ("blur", "padding"):
+        path = study / f"ig_{baseline}.npz"
+        explain_maps.write_maps("integrated_gradients", model_dir, study / "split.parquet", study / "audio", path,
+                                device="cpu", ig_baseline=baseline)
+        with np.load(path) as found:
+            maps[baseline] = [found[name] for name in sorted(found.files) if name.endswith(".relevance")]
+    assert [m.shape for m in maps["blur"]] == [m.shape for m in maps["padding"]]
+    assert not all(np.allclose(a, b) for a, b in zip(maps["blur"], maps["padding"]))
+    with pytest.raises(ValueError, match="ig_baseline must be one of blur, padding, not 'zeros'"):
+        explain_maps.write_maps("integrated_gradients", model_dir, study / "split.parquet", study / "audio",
+                                study / "x.npz", ig_baseline="zeros")

@@ -98,3 +98,40 @@ def test_integrated_gradients_complete_to_the_change_in_log_odds():
         empty = occlusion.log_odds(model)(torch.full_like(inputs, 0.47)).numpy()
     assert maps.shape == (2, 128, MAX_LENGTH)
     assert np.allclose(maps.sum(axis=(1, 2)), odds - empty, rtol=0.05, atol=0.02)
+
+
+def test_integrated_gradients_from_the_blurred_recording_complete_to_its_change_in_log_odds():
+    from svd_explain import integrated_gradients
+
+    model = tiny_model()
+    inputs = torch.randn(2, MAX_LENGTH, 128)
+    baseline = integrated_gradients.baseline_values("blur", inputs, [90, 60], padding=0.47)
+    odds, maps = integrated_gradients.relevance_maps(model, inputs, baseline, n_steps=64)
+    with torch.no_grad():
+        blurred = occlusion.log_odds(model)(baseline).numpy()
+    assert np.allclose(maps.sum(axis=(1, 2)), odds - blurred, rtol=0.05, atol=0.02)
+    # The padding frames are their own baseline: nothing is attributed to them.
+    assert np.abs(maps[1][:, 60:]).max() == 0
+    assert integrated_gradients.baseline_values("padding", inputs, [90, 60], padding=0.47) == 0.47
+
+
+def test_the_blurred_baseline_blurs_each_recording_over_time_within_its_own_frames():
+    from scipy.ndimage import convolve1d
+
+    from svd_explain import integrated_gradients
+
+    inputs = torch.randn(2, MAX_LENGTH, 128)
+    out = integrated_gradients.blurred(inputs, [90, 60], sigma=1.0)
+    # By hand: a normalised Gaussian kernel of four standard deviations each side (scipy's
+    # truncation), the edge frames repeated beyond the recording.
+    offsets = np.arange(-4, 5)
+    kernel = np.exp(-0.5 * offsets**2)
+    kernel /= kernel.sum()
+    for row, frames in enumerate([90, 60]):
+        expected = convolve1d(inputs[row, :frames].numpy(), kernel, axis=0, mode="nearest")
+        np.testing.assert_allclose(out[row, :frames].numpy(), expected, rtol=1e-5, atol=1e-6)
+        assert torch.equal(out[row, frames:], inputs[row, frames:])
+    # A blur keeps each frame's level on average but takes the frame-to-frame change.
+    assert np.abs(np.diff(out[0, :90].numpy(), axis=0)).mean() < 0.6 * np.abs(np.diff(inputs[0, :90].numpy(), axis=0)).mean()
+    with pytest.raises(ValueError, match="ig_baseline must be one of blur, padding, not 'zeros'"):
+        integrated_gradients.baseline_values("zeros", inputs, [90, 60], padding=0.47)

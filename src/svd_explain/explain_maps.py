@@ -11,7 +11,8 @@ The explainers (`METHODS`):
   attention_predicted      the same for the class the model predicts
   phone_occlusion          the log-odds lost when each aligned phone is removed
                            (occlusion.py); it also writes its effect table
-  integrated_gradients     Integrated Gradients from the padding value (integrated_gradients.py)
+  integrated_gradients     Integrated Gradients from the recording blurred over time, or from
+                           the padding value (integrated_gradients.py)
 
 Phone occlusion needs the recording's alignment: a recording without one the phone statistics
 may use (not aligned, or doubtful) gets a map of NaN and no rows in the effect table, and the
@@ -41,10 +42,11 @@ EFFECT_COLUMNS = ["session_id", "speaker_id", "label", "word", "position", "phon
 class Settings:
     """What the explainers need beside the model and its inputs."""
 
-    baseline: float  # the padding value: Integrated Gradients' baseline
+    baseline: float  # the padding value
     head_fusion: str = "mean"
     tokens: str = "mean"
     occlusion_fill: str | None = "noise_floor"  # occlusion.FILLS; None where no phone is occluded
+    ig_baseline: str | None = "blur"  # integrated_gradients.BASELINES; None where IG does not run
     alignments: dict = field(default_factory=dict)  # session -> (words, phones), usable ones only
 
 
@@ -59,7 +61,8 @@ def method_maps(method, model, input_values, sessions, n_frames, settings: Setti
         scores, maps = attention_relevance.relevance_maps(model, input_values, target, settings.tokens)
         return scores, maps, []
     if method == "integrated_gradients":
-        odds, maps = integrated_gradients.relevance_maps(model, input_values, settings.baseline)
+        baseline = integrated_gradients.baseline_values(settings.ig_baseline, input_values, n_frames, settings.baseline)
+        odds, maps = integrated_gradients.relevance_maps(model, input_values, baseline)
         return odds, maps, []
     if method == "phone_occlusion":
         return _occlusion(model, input_values, sessions, n_frames, settings)
@@ -104,14 +107,17 @@ def usable_alignments(sessions, alignment_dir, status_dir) -> dict:
 
 def write_maps(method, model_dir, split_path, audio_dir, out_path, splits="test", batch_size=8, device="auto",
                head_fusion="mean", tokens="mean", alignment_dir=None, status_dir=None, effects_path=None, threads=None,
-               occlusion_fill="noise_floor"):
+               occlusion_fill="noise_floor", ig_baseline="blur"):
     """The maps of `method` for the model in `model_dir` and every recording of `splits` ("test"
     or "all") of the split table, from `audio_dir`/<session>.wav, into `out_path`; phone
     occlusion (its removed phones replaced as `occlusion_fill` says: occlusion.FILLS) also
-    writes its effect table (EFFECT_COLUMNS) to `effects_path` (Parquet)."""
+    writes its effect table (EFFECT_COLUMNS) to `effects_path` (Parquet); Integrated Gradients
+    starts from `ig_baseline` (integrated_gradients.BASELINES)."""
     if method not in METHODS:
         raise ValueError(f"unknown explainer {method!r}; the explainers are {', '.join(METHODS)}")
     occlusion.check_fill(occlusion_fill)
+    if method == "integrated_gradients":
+        integrated_gradients.check_baseline(ig_baseline)
     if splits not in ("test", "all"):
         raise ValueError(f"splits must be test or all, not {splits!r}")
     if method == "phone_occlusion" and (alignment_dir is None or status_dir is None or effects_path is None):
@@ -127,7 +133,7 @@ def write_maps(method, model_dir, split_path, audio_dir, out_path, splits="test"
     model, extractor = load_model(model_dir)
     model = model.to(resolve_device(device)[0]).eval()
     sessions = [int(s) for s in recordings["session_id"]]
-    settings = Settings(occlusion.padding_value(extractor), head_fusion, tokens, occlusion_fill)
+    settings = Settings(occlusion.padding_value(extractor), head_fusion, tokens, occlusion_fill, ig_baseline)
     if method == "phone_occlusion":
         settings.alignments = usable_alignments(sessions, alignment_dir, status_dir)
     log.info("%s, %s: %d recordings (%s), batch %d, on %s", method, model_dir, len(sessions), splits, batch_size,

@@ -181,6 +181,21 @@ def test_the_occlusion_fill_reruns_phone_occlusion_only(demo):
     assert not other_explainers, other_explainers
 
 
+def test_the_ig_baseline_reruns_integrated_gradients_only(demo):
+    """explain.ig_baseline reaches Integrated Gradients' maps and its randomisation check, and no
+    other explainer's jobs."""
+    set_config(demo, "explain", "ig_baseline", value="padding")
+    expected = {
+        f"results/{path}"
+        for model in ("ast_freeze", "ast_finetuned")
+        for path in (f"maps/integrated_gradients/{model}.npz",
+                     f"explanations/randomisation/integrated_gradients/{model}.tsv")
+    }
+    assert params_changed(demo) == expected
+    other_explainers = [job for job in plan(demo) if "method=" in job[1] and "method=integrated_gradients" not in job[1]]
+    assert not other_explainers, other_explainers
+
+
 def test_editing_the_rollout_module_reruns_rollout_and_what_follows_only(demo):
     # The edit happens in the demo's own checkout; it reaches the rules through mtimes (the
     # modules are inputs).

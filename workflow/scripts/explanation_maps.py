@@ -15,4 +15,5 @@ write_maps(
     device=snakemake.params.device,
     tokens=snakemake.params.tokens,
     threads=snakemake.threads,
+    ig_baseline=snakemake.params.ig_baseline,
 )

@@ -19,4 +19,5 @@ write_randomisation(
     device=snakemake.params.device,
     seed=snakemake.params.seed,
     occlusion_fill=snakemake.params.occlusion_fill,
+    ig_baseline=snakemake.params.ig_baseline,
 )

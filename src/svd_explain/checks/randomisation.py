@@ -59,7 +59,7 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
 
 def write_randomisation(method, model_name, model_dir, split_path, audio_dir, out_path, recordings=8,
                         alignment_dir=None, status_dir=None, head_fusion="mean", tokens="mean", device="auto", seed=0,
-                        occlusion_fill: str | None = "noise_floor"):
+                        occlusion_fill: str | None = "noise_floor", ig_baseline: str | None = "blur"):
     """The rank correlation between `method`'s maps on the trained model and on its cascading
     randomisations, for the first `recordings` test recordings, into `out_path` (TSV: method,
     model, layers_randomised (0: the head only), n, correlation (mean), correlation_sd,
@@ -71,7 +71,7 @@ def write_randomisation(method, model_name, model_dir, split_path, audio_dir, ou
     model, extractor = load_model(model_dir)
     model = model.to(resolve_device(device)[0]).eval()
     sessions = [int(s) for s in table["session_id"]]
-    settings = explain_maps.Settings(padding_value(extractor), head_fusion, tokens, occlusion_fill)
+    settings = explain_maps.Settings(padding_value(extractor), head_fusion, tokens, occlusion_fill, ig_baseline)
     if method == "phone_occlusion":
         settings.alignments = explain_maps.usable_alignments(sessions, alignment_dir, status_dir)
     inputs = features.load_inputs(list(table["wav"]), extractor)
