@@ -62,6 +62,18 @@ def test_power_and_relevance_scaling():
         figures.relevance_fraction(np.full(3, np.nan))
 
 
+def test_a_signed_map_shows_its_positive_part_up_to_the_99th_percentile_of_its_positive_cells():
+    signed = np.array([-5.0, 0.0, *np.linspace(0.01, 1.0, 100), 100.0])
+    fraction = figures.relevance_fraction(signed)
+    high = np.percentile(signed[signed > 0], 99)
+    assert fraction[0] == 0 and fraction[1] == 0
+    assert fraction[2:-1] == pytest.approx(np.clip(signed[2:-1] / high, 0, 1))
+    assert fraction[-1] == 1  # the outlier saturates instead of setting the scale
+    assert fraction[50] > 0.4
+    assert np.isnan(figures.relevance_fraction(np.array([-1.0, np.nan, 2.0]))[1])
+    assert (figures.relevance_fraction(np.array([-1.0, -2.0, 0.0])) == 0).all()
+
+
 def test_mel_axis_puts_each_filter_peak_on_its_bin():
     import torchaudio.compliance.kaldi as kaldi
 

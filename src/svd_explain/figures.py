@@ -103,13 +103,32 @@ def power_fraction(fbank):
     return np.clip((decibels - decibels.max() + DYNAMIC_RANGE_DB) / DYNAMIC_RANGE_DB, 0.0, 1.0)
 
 
+# A signed map's colour scale ends at this percentile of its positive cells; the cells above
+# it saturate. (captum's visualize_image_attr ends it where 98 % of the positive sum is
+# reached, which for Integrated Gradients' maps, whose sum sits in a few dozen cells, leaves
+# all but those cells without colour.)
+SIGNED_SCALE_PERCENTILE = 99.0
+
+
 def relevance_fraction(relevance):
-    """Relevance rescaled to [0, 1] from the map's minimum to its maximum (NaN stays NaN):
-    rollout maps sit on a floor that the identity term adds everywhere, so the range above
-    the floor is what shows where the model looks."""
+    """Relevance rescaled to [0, 1] (NaN stays NaN).
+
+    A map without negative cells (rollout, the attention explainers) runs from its minimum to
+    its maximum: rollout maps sit on a floor that the identity term adds everywhere, so the
+    range above the floor is what shows where the model looks. A signed map (phone occlusion,
+    Integrated Gradients) shows its positive part, towards the decision it explains, from 0 up
+    to the SIGNED_SCALE_PERCENTILE of its positive cells, saturating above: its negative cells
+    and its zeros (the frames occlusion never removed) show none, and a few very large cells
+    do not leave the rest invisible."""
     relevance = np.asarray(relevance, float)
     if not np.isfinite(relevance).any():
         raise ValueError("relevance map has no finite value")
+    if np.nanmin(relevance) < 0:
+        positive = np.clip(np.where(np.isfinite(relevance), relevance, 0.0), 0.0, None)
+        if positive.max() == 0:
+            return np.where(np.isfinite(relevance), 0.0, np.nan)
+        high = np.percentile(positive[positive > 0], SIGNED_SCALE_PERCENTILE)
+        return np.where(np.isfinite(relevance), np.clip(positive / high, 0.0, 1.0), np.nan)
     low, high = np.nanmin(relevance), np.nanmax(relevance)
     if high == low:
         return np.where(np.isfinite(relevance), 0.0, np.nan)
