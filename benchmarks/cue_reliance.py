@@ -30,7 +30,6 @@ For each model it prints:
     carries: a map that follows what the model uses scores near 1.
 
 `python benchmarks/cue_reliance.py [--world benchmarks/out/demo_world/default] [--models ast_finetuned ast_freeze]`"""
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -45,6 +44,8 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from kept_world import parse_world  # noqa: E402
+
 from svd_explain import features, occlusion  # noqa: E402
 from svd_explain.ast_model import load_model  # noqa: E402
 from svd_explain.audio import resample_recording  # noqa: E402
@@ -55,7 +56,6 @@ from svd_explain.synth.recording import SAMPLE_RATE, synthesize_recording  # noq
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-WORLD = HERE / "out" / "demo_world" / "default"
 BATCH = 8
 BOOTSTRAP = 2000
 # Voiceless in the synthesizer (no voice source), so a cue on it is acoustically almost nothing.
@@ -81,12 +81,11 @@ def render(session: dict, settings: dict, cue_phones: tuple, folder: Path, rate:
     return features.read_wav(resampled, rate)
 
 
-def renderings(results: Path, settings: dict, rate: int):
+def renderings(results: Path, settings: dict, cues: pd.DataFrame, rate: int):
     """Per pathological test recording with a cue: {session, speaker, factual, no_cue, {phone:
     without the cue on it}}; and the healthy test recordings' paths."""
     split = pd.read_parquet(results / "split" / "split.parquet")
     test = split[split["split"] == "test"]
-    cues = pd.read_parquet(results / "corpus" / "cues.parquet")
     planted = set(cues.loc[cues["planted"], "session_id"])
     corpus = results / "corpus" / "synthetic"
     sessions, _ = sessions_from_metadata(
@@ -197,20 +196,15 @@ def measure(results: Path, model_name: str, recordings, healthy, cues: pd.DataFr
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--world", type=Path, default=WORLD, help="a world folder kept by demo_world.py --keep")
-    parser.add_argument("--models", nargs="+", default=["ast_finetuned", "ast_freeze"])
-    args = parser.parse_args()
-    results = args.world / "results"
-    if not (results / "models").is_dir():
-        print(f"no trained world in {args.world}: run `python benchmarks/demo_world.py --worlds default --keep "
-              f"{args.world.parent}` first")
+    found = parse_world(__doc__.splitlines()[0])
+    if found is None:
         return
+    args, results = found
     torch.set_num_threads(2)
     settings = world_settings(args.world)
     _, extractor = load_model(results / "models" / args.models[0])
-    recordings, healthy = renderings(results, settings, extractor.sampling_rate)
     cues = pd.read_parquet(results / "corpus" / "cues.parquet")
+    recordings, healthy = renderings(results, settings, cues, extractor.sampling_rate)
     methods = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))["explain"]["methods"]
     print(f"world {args.world}: cue on /{' '.join(settings['cue_phones'])}/, {len(recordings)} pathological test "
           f"recordings with a cue (each rendered {2 + len(settings['cue_phones'])} times), {len(healthy)} healthy")

@@ -11,7 +11,6 @@ of the others, on pathological and on healthy recordings (an effect is the log-o
 phone), and the phones with the largest mean effect on pathological recordings.
 
 `python benchmarks/occlusion_fill.py [--world benchmarks/out/demo_world/default] [--models ast_finetuned ast_freeze]`"""
-import argparse
 import sys
 from pathlib import Path
 
@@ -22,13 +21,13 @@ from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from kept_world import parse_world  # noqa: E402
+
 from svd_explain import features, occlusion  # noqa: E402
 from svd_explain.ast_model import load_model  # noqa: E402
 from svd_explain.checks.localisation import cue_mask, planted_spans  # noqa: E402
 from svd_explain.textgrids import read_alignment  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-WORLD = HERE / "out" / "demo_world" / "default"
 BATCH = 8
 
 
@@ -66,15 +65,10 @@ def measure(model_dir, table, phones, cues, spans, fill):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--world", type=Path, default=WORLD, help="a world folder kept by demo_world.py --keep")
-    parser.add_argument("--models", nargs="+", default=["ast_finetuned", "ast_freeze"])
-    args = parser.parse_args()
-    results = args.world / "results"
-    if not (results / "models").is_dir():
-        print(f"no trained world in {args.world}: run `python benchmarks/demo_world.py --worlds default --keep "
-              f"{args.world.parent}` first")
+    found = parse_world(__doc__.splitlines()[0])
+    if found is None:
         return
+    args, results = found
     torch.set_num_threads(2)
     table, phones = test_recordings(results)
     cues = pd.read_parquet(results / "corpus" / "cues.parquet")
